@@ -1,0 +1,72 @@
+"""Machine-readable benchmark results: ``benchmarks/results/*.json``.
+
+Each file is a list of records ``{"model", "config", "data", "split", "metric",
+"value", "unit", "command", "train_seconds", "date", "machine"}``;
+``benchmarks/report.py`` writes ``docs/benchmarks.md`` from them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads")
+
+
+def command() -> str:
+    """The command line that ran this script, as one would type it."""
+    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
+
+
+def record(model: str, config: dict, data: str, split: str, metric: str, value: float,
+           unit: str, train_seconds: float | None = None, cmd: str | None = None) -> dict:
+    return {"model": model, "config": config, "data": data, "split": split, "metric": metric,
+            "value": value, "unit": unit, "command": cmd or command(),
+            "train_seconds": train_seconds, "date": datetime.date.today().isoformat(),
+            "machine": machine()}
+
+
+def write(name: str, records: list[dict], replace: dict | None = None) -> Path:
+    """Merge ``records`` into ``results/name.json``.
+
+    A stored record is replaced when it has the same model, config, data, split
+    and metric as a new one; others are kept.
+    """
+    path = RESULTS / f"{name}.json"
+    old = json.loads(path.read_text()) if path.is_file() else []
+
+    def key(r):
+        return (r["model"], json.dumps(r["config"], sort_keys=True), r["data"], r["split"],
+                r["metric"])
+
+    new_keys = {key(r) for r in records}
+    merged = [r for r in old if key(r) not in new_keys] + records
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(merged, indent=1) + "\n")
+    os.replace(tmp, path)
+    for r in records:
+        print(f"{r['model']} {r['config']} {r['data']}/{r['split']} {r['metric']} = "
+              f"{r['value']:.4g} {r['unit']}")
+    print(f"wrote {path}\ncommand: {records[0]['command'] if records else command()}")
+    return path

@@ -1,0 +1,111 @@
+"""The protocol shared by every generative model of pgm.
+
+A model is a :class:`torch.nn.Module` with two Pyro programs and a few methods:
+
+* ``model(x, num_data=None)``: the generative process, observing ``x`` of shape
+  ``(batch, pixels)`` under ``pyro.plate("data", num_data, subsample=...)`` so
+  that a mini-batch's log-likelihood is scaled to the whole data set;
+* ``guide(x, num_data=None)``: the variational distribution over the latent
+  sites (empty for fully observed models);
+* ``elbo()``: the Pyro ELBO that fits this pair (``TraceEnum_ELBO`` where
+  discrete latents are enumerated out);
+* ``sample(n)``: ``n`` draws ``(n, pixels)`` from the model;
+* ``log_prob(x)``: ``(batch,)`` log-likelihoods in nats, exact for explicit
+  models and an importance-sampled estimate for latent-variable models;
+  implicit models (GANs) do not have one;
+* ``num_parameters``: the number of free parameters.
+
+Training, evaluation, sampling, checkpoints and the command line are written
+once against this protocol (:mod:`pgm.infer`, :mod:`pgm.cli`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import pyro
+import torch
+from pyro.infer import ELBO, Trace_ELBO
+from torch import nn
+
+from pgm.errors import check_images
+
+
+class GenerativeModel(nn.Module):
+    """Base class of pgm's models; see the module docstring for the protocol.
+
+    :param shape: ``(channels, height, width)`` of one example.
+    """
+
+    #: registry name, set by :func:`pgm.core.register`
+    name: ClassVar[str] = ""
+    #: ``"explicit"`` (exact log_prob), ``"latent"`` (estimated) or ``"implicit"`` (none)
+    kind: ClassVar[str] = "explicit"
+    #: whether the model needs pixels in {0, 1}
+    binary: ClassVar[bool] = True
+    #: training defaults that suit this model (override from the command line)
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, shape: tuple[int, ...] = (1, 28, 28), **config: Any):
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+        if not self.shape or any(s < 1 for s in self.shape):
+            raise ValueError(f"shape: expected positive sizes, got {shape!r}")
+        self.dim = math.prod(self.shape)
+        #: everything needed to rebuild the model: ``build(name, **config)``
+        self.config = {"shape": list(self.shape), **config}
+
+    # -- the Pyro programs -------------------------------------------------------------
+    def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
+        raise NotImplementedError
+
+    def guide(self, x: torch.Tensor, num_data: int | None = None) -> None:
+        """The variational distribution; empty for fully observed models."""
+
+    def elbo(self) -> ELBO:
+        """The ELBO that fits ``model``/``guide``."""
+        return Trace_ELBO()
+
+    def data_plate(self, x: torch.Tensor, num_data: int | None = None) -> pyro.plate:
+        """``pyro.plate("data")`` over the batch, scaled to ``num_data`` examples."""
+        n = x.shape[0]
+        if num_data is None or num_data == n:
+            return pyro.plate("data", n)
+        return pyro.plate("data", num_data, subsample=torch.arange(n))
+
+    def register(self) -> None:
+        """Register this module's parameters with Pyro (``pyro.module``)."""
+        pyro.module(self._pyro_key, self)
+
+    @property
+    def _pyro_key(self) -> str:
+        # unique per instance, so that two models never share param-store entries
+        return f"{self.name or type(self).__name__}_{id(self):x}"
+
+    def initialize(self, x: torch.Tensor) -> None:
+        """Data-dependent initialisation from the training images, before the first step.
+
+        The default does nothing; the trainer calls it once, never on resume.
+        """
+
+    # -- what a fitted model offers ----------------------------------------------------
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-likelihood in nats of each example of ``x`` ``(batch, pixels)`` -> ``(batch,)``."""
+        raise NotImplementedError(f"{self.name or type(self).__name__} has no log_prob")
+
+    def sample(self, n: int) -> torch.Tensor:
+        """``n`` draws from the model, ``(n, pixels)``."""
+        raise NotImplementedError
+
+    @property
+    def num_parameters(self) -> int:
+        """Free parameters (override where tensors hold redundant entries)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def check(self, x: object, name: str = "x") -> torch.Tensor:
+        """Validate a batch ``(batch, pixels)`` for this model; return it."""
+        return check_images(x, dim=self.dim, binary=self.binary, name=name)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.config.items())

@@ -1,0 +1,72 @@
+"""Readers for the standard public formats of image data sets.
+
+* IDX (LeCun et al.): ``*-idx3-ubyte`` images and ``*-idx1-ubyte`` labels, gzipped or not;
+* ``.amat`` text (Larochelle & Murray, 2011): one image a line, space-separated 0/1;
+* ``.npz``: NumPy archives with one array per split.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from pgm.errors import DataError
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (optionally gzipped) into an array of its declared shape."""
+    path = Path(path)
+    try:
+        with _open(path) as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: cannot read IDX file ({e}); the file may be truncated") from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
+    ndim = raw[3]
+    shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    body = raw[4 + 4 * ndim :]
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(body) != expected:
+        raise DataError(
+            f"{path}: IDX header declares shape {shape} ({expected} bytes) but the file holds "
+            f"{len(body)} bytes; the file is truncated or corrupt"
+        )
+    return np.frombuffer(body, dtype=dtype).reshape(shape).copy()
+
+
+def read_amat(path: str | Path) -> np.ndarray:
+    """Read a binarized-MNIST ``.amat`` text file into a ``uint8`` array (n, 784)."""
+    path = Path(path)
+    try:
+        arr = np.loadtxt(path, dtype=np.uint8, ndmin=2)
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot parse as .amat (rows of 0/1 values): {e}") from e
+    if arr.size == 0:
+        raise DataError(f"{path}: the .amat file holds no rows")
+    if arr.max() > 1:
+        raise DataError(f"{path}: expected binary 0/1 entries, found value {int(arr.max())}")
+    return arr
+
+
+def read_npz(path: str | Path, key: str) -> np.ndarray:
+    """Read one array ``key`` from an ``.npz`` archive."""
+    path = Path(path)
+    try:
+        with np.load(path) as archive:
+            if key not in archive.files:
+                raise DataError(f"{path}: no array {key!r}; the archive has {archive.files}")
+            return archive[key]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: cannot read .npz archive ({e}); it may be truncated") from e

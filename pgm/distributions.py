@@ -1,0 +1,61 @@
+"""Distributions pgm adds to Pyro's.
+
+:class:`ProductBernoulli` is ``Bernoulli(logits).to_event(1)`` with a
+``log_prob`` that contracts the pixel dimension by a matrix product. When the
+logits carry an enumerated batch dimension (a mixture's component, say, shape
+``(K, 1, D)``) and the value is a batch ``(B, D)``, Pyro's Bernoulli would
+build a ``(K, B, D)`` tensor; this one computes the ``(K, B)`` result by
+``einsum`` without it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from pyro.distributions import TorchDistribution, constraints
+
+
+class ProductBernoulli(TorchDistribution):
+    """Independent Bernoulli pixels with logits ``(..., D)``; event shape ``(D,)``.
+
+    ``log_prob(x) = sum_d x_d * l_d - softplus(l_d)`` in nats.
+    """
+
+    arg_constraints = {"logits": constraints.real}
+    support = constraints.independent(constraints.boolean, 1)
+    has_enumerate_support = False
+
+    def __init__(self, logits: torch.Tensor, validate_args: bool | None = None):
+        self.logits = logits
+        self._compact = logits  # un-expanded logits: log_prob never touches copies
+        super().__init__(logits.shape[:-1], logits.shape[-1:], validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(ProductBernoulli, _instance)
+        batch_shape = torch.Size(batch_shape)
+        new.logits = self.logits.expand(batch_shape + self.event_shape)
+        new._compact = self._compact
+        super(ProductBernoulli, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return torch.sigmoid(self.logits)
+
+    @property
+    def variance(self) -> torch.Tensor:
+        p = torch.sigmoid(self.logits)
+        return p * (1 - p)
+
+    def sample(self, sample_shape: tuple[int, ...] = ()) -> torch.Tensor:
+        shape = self._extended_shape(sample_shape)
+        with torch.no_grad():
+            return torch.bernoulli(torch.sigmoid(self.logits).expand(shape))
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        lp = torch.einsum("...d,...d->...", value, self._compact)
+        lp = lp - F.softplus(self._compact).sum(-1)
+        return lp.expand(torch.broadcast_shapes(lp.shape, self.batch_shape))

@@ -1,0 +1,73 @@
+"""Exceptions raised by pgm, and the checks that raise them.
+
+Every error names the argument that was wrong, what was expected and what was
+received, so that a user can fix the call without reading pgm's source.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class PGMError(Exception):
+    """Base class of every error pgm raises on purpose."""
+
+
+class DataError(PGMError, ValueError):
+    """Data of the wrong shape, type or values."""
+
+
+class MissingDataError(PGMError, FileNotFoundError):
+    """A data file that pgm looked for and could not find."""
+
+
+class CheckpointError(PGMError, ValueError):
+    """A checkpoint that is missing, truncated, corrupt or of another model."""
+
+
+class UnknownNameError(PGMError, KeyError):
+    """An unknown model or data set name."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it plainly
+        return str(self.args[0])
+
+
+def check_images(
+    x: object, *, dim: int | None = None, binary: bool = False, name: str = "x"
+) -> torch.Tensor:
+    """Validate a batch of flattened images and return it.
+
+    :param x: expected a floating tensor of shape ``(batch, dim)``.
+    :param dim: the number of pixels the model expects, or ``None`` for any.
+    :param binary: require every value to be 0 or 1.
+    :param name: the argument's name, used in the error message.
+    :raises DataError: naming what was expected and what was received.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise DataError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    if not torch.is_floating_point(x):
+        raise DataError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.dim() != 2:
+        raise DataError(f"{name}: expected shape (batch, pixels), got {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise DataError(f"{name}: expected at least one example, got an empty batch")
+    if dim is not None and x.shape[1] != dim:
+        raise DataError(f"{name}: expected {dim} pixels per example, got {x.shape[1]}")
+    if not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise DataError(f"{name}: expected finite values, got {bad} NaN or inf entries")
+    if binary and not bool(((x == 0) | (x == 1)).all()):
+        bad = x[(x != 0) & (x != 1)]
+        raise DataError(
+            f"{name}: expected binary values in {{0, 1}}, got {bad.numel()} other values "
+            f"(first: {bad[0].item():g}); binarize grey images first "
+            "(pgm.data.binarize)"
+        )
+    return x
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` if it is an int >= 1, else raise ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value

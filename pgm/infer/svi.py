@@ -1,0 +1,260 @@
+"""Stochastic variational inference, written once for every model.
+
+:func:`fit` minimises ``model.elbo()``'s loss for ``model.model``/``model.guide``
+over shuffled mini-batches, each observed under ``pyro.plate("data", N,
+subsample=...)`` so that the loss is an unbiased estimate of the full-data
+negative ELBO. It uses the differentiable-loss form of Pyro's ELBOs
+(``ELBO.differentiable_loss``, as ``ELBOModule`` does) with a PyTorch
+optimizer, which keeps optimizer state in one ``state_dict`` for checkpoints.
+
+After each epoch it computes the validation NLL, keeps the best weights
+(``best.pt``) and the latest state (``last.pt``), and stops early when the
+validation NLL has not improved for ``patience`` epochs. Both files are
+written atomically. Training that is interrupted (Ctrl-C, SIGTERM, or a
+crash after a checkpoint) resumes with ``resume=True`` and reaches the same
+parameters as an uninterrupted run: the data order of each epoch comes from
+its own seeded generator, and the global random state is saved with the
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyro
+import torch
+from tqdm.auto import tqdm
+
+from pgm.core import GenerativeModel
+from pgm.errors import check_positive_int
+from pgm.infer import checkpoint
+from pgm.infer.evaluate import nll
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :func:`fit`; models suggest theirs in ``Model.defaults``."""
+
+    epochs: int = 10
+    batch_size: int = 100
+    lr: float = 1e-3
+    #: multiply the learning rate by this after every epoch
+    lr_decay: float = 1.0
+    seed: int = 0
+    #: stop when the validation NLL has not improved for this many epochs
+    patience: int | None = None
+    #: also checkpoint every this many steps within an epoch
+    checkpoint_every: int | None = None
+    eval_batch_size: int = 1000
+    progress: bool = True
+    #: clip the gradient norm (None: no clipping)
+    clip_norm: float | None = None
+
+    def __post_init__(self) -> None:
+        check_positive_int(self.epochs, "epochs")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.eval_batch_size, "eval_batch_size")
+        if self.patience is not None:
+            check_positive_int(self.patience, "patience")
+        if self.checkpoint_every is not None:
+            check_positive_int(self.checkpoint_every, "checkpoint_every")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr: expected a positive finite number, got {self.lr!r}")
+        if not (0 < self.lr_decay <= 1):
+            raise ValueError(f"lr_decay: expected a number in (0, 1], got {self.lr_decay!r}")
+
+
+@dataclass
+class _State:
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # batches completed in the current epoch
+    step: int = 0  # optimizer steps in all
+    seconds: float = 0.0  # training time in all, across resumes
+    best_valid: float = math.inf
+    best_epoch: int = -1
+    stale: int = 0  # epochs since the best
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class Interrupted(Exception):
+    """Training was stopped by a signal after its state was checkpointed."""
+
+
+@contextlib.contextmanager
+def _deferred_signals():
+    """Turn SIGINT/SIGTERM into a flag that the loop checks between steps."""
+    flag = {"signal": None}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag["signal"] is not None:  # a second signal: give up at once
+            raise KeyboardInterrupt
+        flag["signal"] = signum
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _payload(model, opt, sched, cfg, state, data_name):
+    return {
+        "model": model.name,
+        "config": model.config,
+        "state_dict": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "train_config": asdict(cfg),
+        "state": asdict(state),
+        "rng": torch.get_rng_state(),
+        "data": data_name,
+    }
+
+
+def fit(
+    model: GenerativeModel,
+    train: torch.Tensor,
+    valid: torch.Tensor | None = None,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    data_name: str = "",
+    on_step: Callable[[int, float], None] | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Fit ``model`` to ``train`` by SVI; returns a summary with the history.
+
+    :param model: any :class:`~pgm.core.GenerativeModel`.
+    :param train: training images ``(n, pixels)``.
+    :param valid: validation images ``(m, pixels)`` for the per-epoch NLL and early
+        stopping, or ``None``.
+    :param out: directory for ``best.pt``/``last.pt``; ``None`` writes nothing.
+    :param resume: continue from ``out/last.pt`` (its settings win over ``settings``).
+    :param data_name: recorded in the checkpoints.
+    :param on_step: called as ``on_step(step, loss)`` after every optimizer step.
+    :param settings: fields of :class:`TrainConfig`; unset ones come from
+        ``model.defaults``, then the dataclass.
+    """
+    unknown = set(settings) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"fit: unknown settings {sorted(unknown)}; "
+                        f"expected some of {sorted(TrainConfig.__dataclass_fields__)}")
+    train = model.check(train, "train")
+    if valid is not None:
+        valid = model.check(valid, "valid")
+    out = Path(out) if out is not None else None
+    if resume and out is None:
+        raise ValueError("resume: needs out, the directory of the interrupted run")
+
+    ckpt = checkpoint.load(out, checkpoint.LAST) if resume else None
+    if ckpt is not None:
+        cfg = TrainConfig(**{**ckpt["train_config"], "progress": settings.get("progress", True)})
+        if "epochs" in settings:  # allow extending a finished run
+            cfg.epochs = settings["epochs"]
+    else:
+        cfg = TrainConfig(**{**model.defaults, **settings})
+
+    pyro.set_rng_seed(cfg.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
+    if ckpt is not None:
+        checkpoint.restore(model, ckpt)
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        state = _State(**ckpt["state"])
+        torch.set_rng_state(ckpt["rng"])
+    else:
+        state = _State()
+        model.initialize(train)
+
+    def save(name: str) -> None:
+        if out is not None:
+            checkpoint.save(out / name, _payload(model, opt, sched, cfg, state, data_name))
+
+    n, bs = train.shape[0], cfg.batch_size
+    n_batches = -(-n // bs)
+    loss_fn = model.elbo().differentiable_loss
+    model.train()
+    bar = tqdm(total=cfg.epochs * n_batches, initial=state.epoch * n_batches + state.batch,
+               disable=not cfg.progress, dynamic_ncols=True, leave=False)
+    with _deferred_signals() as sig:
+        while state.epoch < cfg.epochs:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(
+                cfg.seed * 1_000_003 + state.epoch))
+            running, t0 = 0.0, time.perf_counter()
+            for b in range(state.batch, n_batches):
+                x = train[order[b * bs : (b + 1) * bs]]
+                try:
+                    loss = loss_fn(model.model, model.guide, x, num_data=n) / n  # nats / ex.
+                    value = loss.item()
+                except ValueError as e:  # Pyro's validation of NaN parameters
+                    if all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+                        raise
+                    value, cause = math.nan, e
+                else:
+                    cause = None
+                if not math.isfinite(value):
+                    raise FloatingPointError(
+                        f"training diverged at epoch {state.epoch} step {state.step}: loss "
+                        f"{value}; lower lr (now {sched.get_last_lr()[0]:g}) or set clip_norm"
+                    ) from cause
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.clip_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+                opt.step()
+                state.batch, state.step = b + 1, state.step + 1
+                running = value if b == 0 else 0.98 * running + 0.02 * value
+                bar.update()
+                bar.set_postfix(epoch=state.epoch, loss=f"{running:.2f}")
+                if on_step is not None:
+                    on_step(state.step, value)
+                stop = sig["signal"] is not None
+                if stop or (cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0):
+                    state.seconds += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    save(checkpoint.LAST)
+                if stop:
+                    bar.close()
+                    raise Interrupted(f"training stopped by signal {sig['signal']} at epoch "
+                                      f"{state.epoch} step {state.step}; checkpoint in {out}; "
+                                      "resume with resume=True (--resume)")
+            state.seconds += time.perf_counter() - t0
+            record = {"epoch": state.epoch + 1, "train_loss": running, "lr": sched.get_last_lr()[0],
+                      "seconds": state.seconds}
+            sched.step()
+            state.epoch, state.batch = state.epoch + 1, 0
+            if valid is not None:
+                record["valid_nll"] = nll(model, valid, cfg.eval_batch_size)
+                if record["valid_nll"] < state.best_valid:
+                    state.best_valid, state.best_epoch, state.stale = (
+                        record["valid_nll"], state.epoch, 0)
+                    save(checkpoint.BEST)
+                else:
+                    state.stale += 1
+            state.history.append(record)
+            bar.write(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                               for k, v in record.items()))
+            if valid is None:
+                save(checkpoint.BEST)
+            save(checkpoint.LAST)
+            if cfg.patience is not None and state.stale >= cfg.patience:
+                bar.write(f"early stop: no validation improvement for {cfg.patience} epochs")
+                break
+    bar.close()
+    if valid is not None and out is not None and (out / checkpoint.BEST).is_file():
+        checkpoint.restore(model, checkpoint.load(out, checkpoint.BEST))
+    return {"config": asdict(cfg), **asdict(state)}
+

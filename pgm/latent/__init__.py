@@ -1,0 +1,5 @@
+"""Latent-variable models: a latent z, a decoder p(x | z), inference by a guide."""
+
+from pgm.latent.mixture import BernoulliMixture
+
+__all__ = ["BernoulliMixture"]

@@ -1,0 +1,4 @@
+"""Every model family of pgm; importing this module registers their models."""
+
+import pgm.latent  # noqa: F401  mixture
+import pgm.structure  # noqa: F401  bernoulli

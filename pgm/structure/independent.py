@@ -1,0 +1,44 @@
+"""The fully independent model: one Bernoulli per pixel, ``D`` parameters.
+
+    p(x) = prod_d Bernoulli(x_d | sigmoid(l_d))
+
+Independence is written as a ``pyro.plate`` over the pixels, nested inside the
+data plate, so the structure is visible in the model itself.
+"""
+
+from __future__ import annotations
+
+import pyro
+import pyro.distributions as dist
+import torch
+from torch import nn
+
+from pgm.core import GenerativeModel, register
+from pgm.distributions import ProductBernoulli
+
+
+@register("bernoulli")
+class IndependentBernoulli(GenerativeModel):
+    """Fully independent binary pixels (one parameter each).
+
+    :param shape: ``(channels, height, width)`` of an image.
+    """
+
+    defaults = {"lr": 0.05, "lr_decay": 0.8, "epochs": 10}
+
+    def __init__(self, shape: tuple[int, ...] = (1, 28, 28)):
+        super().__init__(shape)
+        self.logits = nn.Parameter(torch.zeros(self.dim))  # (D,)
+
+    def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
+        self.register()
+        with pyro.plate("pixels", self.dim):  # dim -1
+            with self.data_plate(x, num_data):  # dim -2
+                pyro.sample("x", dist.Bernoulli(logits=self.logits), obs=x)  # (B, D)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.check(x)
+        return ProductBernoulli(self.logits).log_prob(x)  # (B,)
+
+    def sample(self, n: int) -> torch.Tensor:
+        return ProductBernoulli(self.logits).sample((n,))  # (n, D)

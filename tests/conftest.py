@@ -1,0 +1,41 @@
+import os
+from pathlib import Path
+
+import pyro
+import pytest
+import torch
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if "PGM_DATA_DIR" not in os.environ and SHARED.is_dir():
+    os.environ["PGM_DATA_DIR"] = str(SHARED)
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def real_data_dir() -> Path | None:
+    d = os.environ.get("PGM_DATA_DIR")
+    return Path(d) if d and (Path(d) / "binarized_mnist.npz").is_file() else None
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The directory of the real data sets; skips the test, saying why, without it."""
+    d = real_data_dir()
+    if d is None:
+        pytest.skip("real data not found: set PGM_DATA_DIR or put shared/data beside the "
+                    "checkout (see docs/data.md)")
+    return d
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pyro():
+    pyro.clear_param_store()
+    pyro.set_rng_seed(0)
+    yield
+    pyro.clear_param_store()
+
+
+def all_binary(d: int, dtype=torch.float64) -> torch.Tensor:
+    """Every binary vector of length d, ``(2**d, d)``."""
+    idx = torch.arange(2**d)
+    return ((idx[:, None] >> torch.arange(d)) & 1).to(dtype)

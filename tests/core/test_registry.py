@@ -1,0 +1,40 @@
+import pytest
+
+import pgm
+from pgm.core import GenerativeModel, get, names, register
+from pgm.errors import UnknownNameError
+
+
+def test_builtin_models_are_registered():
+    assert {"bernoulli", "mixture"} <= set(names())
+    for n in names():
+        cls = get(n)
+        assert issubclass(cls, GenerativeModel) and cls.name == n
+        assert cls.kind in ("explicit", "latent", "implicit")
+
+
+def test_unknown_model_names_the_choices():
+    with pytest.raises(UnknownNameError, match="unknown model 'nade2'.*bernoulli"):
+        pgm.build("nade2")
+
+
+def test_bad_config_is_a_value_error():
+    with pytest.raises(ValueError, match="config for model 'mixture'.*hidden"):
+        pgm.build("mixture", hidden=3)
+    with pytest.raises(ValueError, match="components: expected a positive integer, got 0"):
+        pgm.build("mixture", components=0)
+    with pytest.raises(ValueError, match="shape: expected positive sizes"):
+        pgm.build("bernoulli", shape=(1, 0, 28))
+
+
+def test_name_clash_is_refused():
+    with pytest.raises(ValueError, match="already registered"):
+        @register("mixture")
+        class Other(GenerativeModel):
+            pass
+
+
+def test_config_rebuilds_the_model():
+    m = pgm.build("mixture", shape=(1, 4, 4), components=3)
+    again = pgm.build("mixture", **m.config)
+    assert again.config == m.config and again.logits.shape == (3, 16)

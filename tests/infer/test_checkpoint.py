@@ -1,0 +1,63 @@
+import pytest
+import torch
+
+import pgm
+from pgm.errors import CheckpointError
+from pgm.infer import checkpoint
+
+
+@pytest.fixture
+def run(tmp_path):
+    m = pgm.build("mixture", shape=(1, 2, 2), components=2)
+    x = torch.bernoulli(torch.full((40, 4), 0.5))
+    pgm.fit(m, x, x, out=tmp_path / "run", epochs=2, batch_size=10, progress=False)
+    return tmp_path / "run", m
+
+
+def test_round_trip_rebuilds_the_model(run):
+    path, m = run
+    again, ck = checkpoint.load_model(path)
+    assert again.name == "mixture" and again.config == m.config
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, again.state_dict()[k])
+    assert ck["state"]["epoch"] == 2 and not again.training
+
+
+def test_truncated_checkpoint(run, tmp_path):
+    path, _ = run
+    raw = (path / "best.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        checkpoint.load_model(tmp_path / "cut.pt")
+
+
+def test_not_a_checkpoint(tmp_path):
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="is not a pgm checkpoint"):
+        checkpoint.load(tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        checkpoint.load(tmp_path / "missing.pt")
+
+
+def test_checkpoint_of_another_model_or_config(run):
+    path, _ = run
+    ck = checkpoint.load(path)
+    with pytest.raises(CheckpointError, match="holds model 'mixture', expected 'bernoulli'"):
+        checkpoint.restore(pgm.build("bernoulli", shape=(1, 2, 2)), ck)
+    with pytest.raises(CheckpointError, match="has config"):
+        checkpoint.restore(pgm.build("mixture", shape=(1, 2, 2), components=3), ck)
+
+
+def test_a_failed_write_keeps_the_previous_file(run, monkeypatch):
+    path, _ = run
+    before = (path / "last.pt").read_bytes()
+
+    def broken(obj, f):
+        f.write(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint.save(path / "last.pt", {"model": "x"})
+    assert (path / "last.pt").read_bytes() == before
+    assert sorted(p.name for p in path.iterdir()) == ["best.pt", "last.pt"]

@@ -1,0 +1,71 @@
+import json
+
+import pytest
+
+from pgm.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "mixture" in out and "bernoulli" in out
+
+
+def test_train_eval_sample_resume(capsys, tmp_path):
+    d = str(tmp_path / "run")
+    code, out, _ = run(capsys, "train", "mixture", "--data", "shapes", "--limit", "1000",
+                       "--out", d, "--epochs", "2", "--set", "components=4", "--no-progress")
+    assert code == 0 and "best valid NLL" in out
+    assert (tmp_path / "run" / "samples.png").stat().st_size > 0
+    code, out, _ = run(capsys, "eval", d, "--data", "shapes", "--split", "test", "--json")
+    r = json.loads(out)
+    assert code == 0 and r["model"] == "mixture" and r["config"]["components"] == 4
+    assert 0 < r["nll_nats"] < 784 * 0.7 and r["n"] == 2000
+    assert abs(r["bits_per_dim"] - r["nll_nats"] / (784 * 0.6931471805599453)) < 1e-9
+    code, out, _ = run(capsys, "sample", d, "-n", "16", "--out", str(tmp_path / "g.png"))
+    assert code == 0 and (tmp_path / "g.png").stat().st_size > 0
+    code, out, _ = run(capsys, "train", "mixture", "--data", "shapes", "--limit", "1000",
+                       "--out", d, "--epochs", "3", "--resume", "--no-progress")
+    assert code == 0
+    code, out, _ = run(capsys, "eval", d, "--data", "shapes", "--json", "--which", "last.pt")
+    assert code == 0
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["train", "nope", "--data", "shapes", "--out", "x"], "unknown model 'nope'"),
+    (["train", "mixture", "--data", "shapes", "--out", "x", "--epochs", "0"],
+     "epochs: expected a positive integer, got 0"),
+    (["train", "mixture", "--data", "shapes", "--out", "x", "--set", "components=-2"],
+     "components: expected a positive integer, got -2"),
+    (["eval", "no/such/dir", "--data", "shapes"], "no/such/dir does not exist"),
+])
+def test_errors_are_one_clear_line(capsys, argv, match):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.startswith("pgm: error:") and match in err, err
+    assert "Traceback" not in err
+
+
+def test_unknown_data_name_is_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "mixture", "--data", "mnist", "--out", "x"])
+    assert e.value.code == 2 and "invalid choice: 'mnist'" in capsys.readouterr().err
+
+
+def test_resume_of_another_model_is_refused(capsys, tmp_path):
+    d = str(tmp_path / "run")
+    assert run(capsys, "train", "bernoulli", "--data", "shapes", "--limit", "300", "--out", d,
+               "--epochs", "1", "--no-progress")[0] == 0
+    code, _, err = run(capsys, "train", "mixture", "--data", "shapes", "--out", d, "--resume")
+    assert code == 2 and "holds a 'bernoulli' run, not 'mixture'" in err
+
+
+def test_demo_smoke(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path), "--epochs", "1",
+                       "--components", "5", "--no-progress")
+    assert code == 0 and "mixture" in out and "test NLL" in out
+    assert (tmp_path / "mixture" / "samples.png").is_file()

@@ -1,0 +1,21 @@
+"""Every example runs as written, in its --smoke mode."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_smoke(script, tmp_path):
+    r = subprocess.run([sys.executable, str(script), "--smoke", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert any(tmp_path.rglob("*.png")), "an example writes at least one figure"
+
+
+def test_there_are_examples():
+    assert EXAMPLES
