@@ -13,6 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ruff_clean():
     if importlib.util.find_spec("ruff") is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
-    r = subprocess.run([sys.executable, "-m", "ruff", "check", "pgm", "tests", "examples", "benchmarks"], cwd=ROOT,
-                       capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "ruff", "check", "pgm", "tests", "examples", "benchmarks"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
