@@ -172,6 +172,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps")
     p.add_argument("--clip-norm", type=float)
+    p.add_argument("--max-seconds", type=float, help="stop after this much training time")
     p.add_argument("--set", type=_kv, action="append", default=[], metavar="KEY=VALUE",
                    help="model hyper-parameter, e.g. --set components=500")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")

@@ -57,6 +57,8 @@ class TrainConfig:
     progress: bool = True
     #: clip the gradient norm (None: no clipping)
     clip_norm: float | None = None
+    #: stop after the epoch during which training time passes this many seconds
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         check_positive_int(self.epochs, "epochs")
@@ -68,6 +70,8 @@ class TrainConfig:
             check_positive_int(self.checkpoint_every, "checkpoint_every")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr: expected a positive finite number, got {self.lr!r}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds: expected a positive number, got {self.max_seconds!r}")
         if not (0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay: expected a number in (0, 1], got {self.lr_decay!r}")
 
@@ -252,6 +256,9 @@ def fit(
             save(checkpoint.LAST)
             if cfg.patience is not None and state.stale >= cfg.patience:
                 bar.write(f"early stop: no validation improvement for {cfg.patience} epochs")
+                break
+            if cfg.max_seconds is not None and state.seconds >= cfg.max_seconds:
+                bar.write(f"time budget of {cfg.max_seconds:g} s reached")
                 break
     bar.close()
     if valid is not None and out is not None and (out / checkpoint.BEST).is_file():

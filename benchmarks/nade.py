@@ -1,0 +1,92 @@
+"""NADE (and FVSBN) on binarized MNIST: test NLL, time to quality, training curve.
+
+    python benchmarks/nade.py --model nade --max-minutes 90
+    python benchmarks/nade.py --model fvsbn
+
+Trains through ``pgm.fit`` (what ``pgm train`` runs), evaluates the best-validation
+checkpoint on the 10,000 test images, writes the validation curve against wall time to
+docs/figures/, and merges the figures into benchmarks/results/autoregressive.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import records  # noqa: E402
+
+import pgm  # noqa: E402
+
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="nade", choices=["nade", "fvsbn"])
+    ap.add_argument("--hidden", type=int, default=500)
+    ap.add_argument("--ordering", default="raster")
+    ap.add_argument("--activation", default="sigmoid")
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--lr-decay", type=float, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", default="runs/bench-autoregressive")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch")
+    args = ap.parse_args()
+    limit = 500 if args.smoke else None
+    split = {s: pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit)
+             for s in ("train", "valid", "test")}
+    cfg = {"ordering": args.ordering}
+    if args.model == "nade":
+        cfg.update(hidden=args.hidden, activation=args.activation)
+    model = pgm.build(args.model, **cfg)
+    settings = {k: v for k, v in (("lr", args.lr), ("lr_decay", args.lr_decay),
+                                  ("epochs", args.epochs)) if v is not None}
+    if args.max_minutes:
+        settings["max_seconds"] = args.max_minutes * 60
+    if args.smoke:
+        settings["epochs"] = 1
+    tag = f"{args.model}-{'-'.join(str(v) for v in cfg.values())}"
+    summary = pgm.fit(model, split["train"].x, split["valid"].x, out=Path(args.out) / tag,
+                      resume=args.resume, data_name="binarized-mnist", progress=False,
+                      checkpoint_every=500, **settings)
+    t0 = time.perf_counter()
+    r = pgm.evaluate(model, split["test"].x)
+    eval_s = time.perf_counter() - t0
+    print(f"{tag}: test NLL {r['nll_nats']:.2f} nats, best epoch {summary['best_epoch']}, "
+          f"{summary['seconds']:.0f} s training; test evaluation {len(split['test']) / eval_s:.0f}"
+          " images/s")
+    hist = summary["history"]
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot([h["seconds"] / 60 for h in hist], [h["valid_nll"] for h in hist])
+    ax.set_xlabel("training time (minutes, 2 CPU cores)")
+    ax.set_ylabel("validation NLL (nats)")
+    ax.set_title(f"{tag} on binarized MNIST")
+    ax.set_ylim(None, min(hist[0]["valid_nll"], 130))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    if args.smoke:
+        return
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIGURES / f"curve-{tag}.png", dpi=120)
+    config = {**cfg, **{k: summary["config"][k] for k in ("epochs", "batch_size", "lr",
+                                                          "lr_decay", "max_seconds")},
+              "epochs_run": len(hist), "best_epoch": summary["best_epoch"]}
+    recs = [records.record(args.model, config, "binarized-mnist", "test", "nll_nats",
+                           r["nll_nats"], "nats", summary["seconds"]),
+            records.record(args.model, config, "binarized-mnist", "test", "bits_per_dim",
+                           r["bits_per_dim"], "bits/dim", summary["seconds"]),
+            records.record(args.model, config, "binarized-mnist", "test", "eval_images_per_s",
+                           len(split["test"]) / eval_s, "images/s", summary["seconds"])]
+    records.write("autoregressive", recs)
+
+
+if __name__ == "__main__":
+    main()

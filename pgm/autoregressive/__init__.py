@@ -1,0 +1,6 @@
+"""Autoregressive explicit models: exact likelihood as a product of conditionals."""
+
+from pgm.autoregressive.fvsbn import FVSBN
+from pgm.autoregressive.nade import NADE
+
+__all__ = ["FVSBN", "NADE"]
