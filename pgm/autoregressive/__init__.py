@@ -2,5 +2,6 @@
 
 from pgm.autoregressive.fvsbn import FVSBN
 from pgm.autoregressive.nade import NADE
+from pgm.autoregressive.rnade import RNADE
 
-__all__ = ["FVSBN", "NADE"]
+__all__ = ["FVSBN", "NADE", "RNADE"]

@@ -37,7 +37,7 @@ from pgm.data import paths, readers, shapes
 from pgm.data.paths import Remote, cache_dir, search_dirs
 from pgm.errors import DataError, UnknownNameError
 
-__all__ = ["Dataset", "load", "binarize", "names", "download", "search_dirs", "cache_dir"]
+__all__ = ["Dataset", "load", "binarize", "dequantize", "names", "download", "search_dirs", "cache_dir"]
 
 SPLITS = ("train", "valid", "test")
 
@@ -76,7 +76,17 @@ def binarize(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return torch.bernoulli(x, generator=g)
 
 
-_binarize = binarize  # load() has an argument of the same name
+def dequantize(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Uniform dequantization of 8-bit grey values ``x`` in [0, 1]: ``(255 x + u) / 256``.
+
+    ``u ~ U(0, 1)`` with a fixed seed; the result has a density on [0, 1]^D whose
+    log-likelihood relates to the discrete one by ``log p_discrete >= log p - D ln 256``.
+    """
+    g = torch.Generator().manual_seed(seed)
+    return (x * 255 + torch.rand(x.shape, generator=g)) / 256
+
+
+_binarize, _dequantize = binarize, dequantize  # load() has arguments of the same names
 
 
 # ---- one loader per data set: (split, data_dir) -> (uint8 images (n, D), labels | None, source)
@@ -187,6 +197,7 @@ def load(
     data_dir: str | Path | None = None,
     binarize: bool = False,
     limit: int | None = None,
+    dequantize: bool = False,
 ) -> Dataset:
     """Load one split of a named data set.
 
@@ -195,7 +206,11 @@ def load(
     :param data_dir: directory to read from; see :mod:`pgm.data.paths` for the default.
     :param binarize: for grey data sets, binarize stochastically with a fixed seed.
     :param limit: keep only the first ``limit`` examples (for quick runs).
+    :param dequantize: for grey data sets, add uniform noise within each grey level
+        (:func:`dequantize`), for models of continuous data.
     """
+    if binarize and dequantize:
+        raise ValueError("binarize, dequantize: expected at most one of them, got both")
     if name not in _LOADERS:
         raise UnknownNameError(f"data: unknown data set {name!r}; expected one of {names()}")
     if split not in SPLITS:
@@ -213,6 +228,8 @@ def load(
         x = x / 255.0
         if binarize:
             x = _binarize(x, seed=_BINARIZE_SEEDS[split])
+        elif dequantize:
+            x = _dequantize(x, seed=_BINARIZE_SEEDS[split])
     if len(x) == 0:
         raise DataError(f"data set {name!r} split {split!r} is empty")
     y = None if labels is None else torch.from_numpy(np.ascontiguousarray(labels))
