@@ -37,7 +37,8 @@ from pgm.data import paths, readers, shapes
 from pgm.data.paths import Remote, cache_dir, search_dirs
 from pgm.errors import DataError, UnknownNameError
 
-__all__ = ["Dataset", "load", "binarize", "dequantize", "names", "download", "search_dirs", "cache_dir"]
+__all__ = ["Dataset", "load", "binarize", "dequantize", "names", "download", "search_dirs",
+           "cache_dir"]
 
 SPLITS = ("train", "valid", "test")
 
