@@ -71,3 +71,11 @@ def check_positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
     return value
+
+
+def check_nonnegative(value: object, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise ``ValueError``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (ok and 0 <= value < float("inf")):
+        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+    return float(value)

@@ -163,7 +163,7 @@ class BayesNet:
         return torch.logsumexp(lj.reshape(-1), 0).exp().item()
 
     def marginals(self, evidence: Mapping[str, int] | None = None) -> dict[str, torch.Tensor]:
-        """Posterior marginal of each unobserved variable, by ``TraceEnum_ELBO.compute_marginals``."""
+        """Posterior marginal of each unobserved variable (``TraceEnum_ELBO.compute_marginals``)."""
         evidence = self._check_evidence(evidence or {})
         elbo = TraceEnum_ELBO(max_plate_nesting=0)
         m = elbo.compute_marginals(config_enumerate(self.model), lambda *a, **k: None, evidence)

@@ -15,6 +15,7 @@ from torch import nn
 
 from pgm.core import GenerativeModel, register
 from pgm.distributions import ProductBernoulli
+from pgm.errors import check_nonnegative
 
 
 @register("bernoulli")
@@ -35,6 +36,15 @@ class IndependentBernoulli(GenerativeModel):
         with pyro.plate("pixels", self.dim):  # dim -1
             with self.data_plate(x, num_data):  # dim -2
                 pyro.sample("x", dist.Bernoulli(logits=self.logits), obs=x)  # (B, D)
+
+    def fit_counts(self, x: torch.Tensor, pseudo_count: float = 0.0) -> IndependentBernoulli:
+        """Closed-form maximum likelihood: each pixel's frequency, ``(ones + a) / (n + 2a)``."""
+        a = check_nonnegative(pseudo_count, "pseudo_count")
+        x = self.check(x)
+        p = (x.sum(0).double() + a) / (x.shape[0] + 2 * a)
+        with torch.no_grad():
+            self.logits.copy_(torch.logit(p).clamp(-30, 30))
+        return self
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         x = self.check(x)

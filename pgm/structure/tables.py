@@ -24,19 +24,13 @@ from torch import nn
 from pgm import orderings
 from pgm.core import GenerativeModel, register
 from pgm.distributions import ProductBernoulli
-from pgm.errors import check_positive_int
+from pgm.errors import check_nonnegative, check_positive_int
 from pgm.structure import counting
 
 #: the largest table ``joint`` builds (2^24 states, 64 MiB of float32)
 MAX_JOINT_BITS = 24
 #: ``ar`` with conditional="auto" uses tables while n * 2^k stays at or below this
 MAX_TABLE_ENTRIES = 2**20
-
-
-def _check_pseudo_count(a: float) -> float:
-    if not (isinstance(a, (int, float)) and a >= 0 and math.isfinite(a)):
-        raise ValueError(f"pseudo_count: expected a finite number >= 0, got {a!r}")
-    return float(a)
 
 
 @register("joint")
@@ -77,7 +71,7 @@ class JointTable(GenerativeModel):
 
     def fit_counts(self, x: torch.Tensor, pseudo_count: float = 0.0) -> JointTable:
         """Set the maximum-likelihood (or, with pseudo-counts, smoothed) estimate."""
-        a = _check_pseudo_count(pseudo_count)
+        a = check_nonnegative(pseudo_count, "pseudo_count")
         c = torch.bincount(self.index(self.check(x)), minlength=2**self.dim).double() + a
         with torch.no_grad():
             self.logits.copy_(c.log() - c.sum().log())
@@ -103,7 +97,7 @@ class AutoregressiveTable(GenerativeModel):
 
     defaults = {"lr": 0.05, "lr_decay": 0.9, "epochs": 20}
 
-    def __init__(self, shape=(8,), k: int = 1, ordering="raster", seed: int = 0,
+    def __init__(self, shape=(1, 28, 28), k: int = 1, ordering="raster", seed: int = 0,
                  conditional: str = "auto"):
         order = ordering if isinstance(ordering, str) else list(map(int, ordering))
         super().__init__(shape, k=k, ordering=order, seed=seed, conditional=conditional)
@@ -177,7 +171,7 @@ class AutoregressiveTable(GenerativeModel):
         if not self.tabular:
             raise ValueError("fit_counts: needs conditional='table'; logistic conditionals "
                              "have no closed form (use pgm.fit)")
-        a = _check_pseudo_count(pseudo_count)
+        a = check_nonnegative(pseudo_count, "pseudo_count")
         xo = self.check(x)[:, self.order]
         code = (self.context(xo).long() * (2 ** torch.arange(self.k))).sum(-1)
         idx = (self.offset + code).reshape(-1)
@@ -206,7 +200,7 @@ class MarkovChain(AutoregressiveTable):
     one-site equivalent used for fast training).
     """
 
-    def __init__(self, shape=(8,), ordering="raster", seed: int = 0):
+    def __init__(self, shape=(1, 28, 28), ordering="raster", seed: int = 0):
         k = 1 if math.prod(shape) > 1 else 0
         super().__init__(shape, k=k, ordering=ordering, seed=seed, conditional="table")
         self.config = {"shape": list(self.shape), "ordering": self.config["ordering"],
