@@ -34,12 +34,13 @@ def _kv(text: str) -> tuple[str, object]:
 
 
 def _load_split(args, split: str, binary: bool) -> pgm_data.Dataset:
+    """Grey data are binarized for binary models and dequantized for continuous ones."""
     return pgm_data.load(args.data, split, data_dir=args.data_dir, binarize=binary,
-                         limit=getattr(args, "limit", None))
+                         dequantize=not binary, limit=getattr(args, "limit", None))
 
 
 def _describe(cls) -> str:
-    return (cls.__doc__ or "").strip().splitlines()[0]
+    return (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
 
 
 # ---- sub-commands ---------------------------------------------------------------------
