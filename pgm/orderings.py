@@ -17,12 +17,13 @@ NAMES = ("raster", "snake", "column", "random")
 
 
 def ordering(name: str, shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
-    """The permutation ``(D,)`` called ``name`` for images of ``shape`` ``(C, H, W)``.
+    """The permutation ``(D,)`` called ``name`` for images of ``shape`` ``(C, H, W)``
+    (``(H, W)`` and plain vectors ``(D,)`` are accepted too).
 
     Channels, when there are several, are kept together per pixel position
     (all channels of a position before the next position).
     """
-    c, h, w = (1, *shape) if len(shape) == 2 else tuple(shape)
+    c, h, w = {1: (1, 1, *shape), 2: (1, *shape)}.get(len(shape), tuple(shape))
     grid = torch.arange(c * h * w).reshape(c, h, w).permute(1, 2, 0)  # (H, W, C)
     if name == "raster":
         perm = grid.reshape(-1)

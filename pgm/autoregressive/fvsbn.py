@@ -11,18 +11,16 @@ from one masked matrix product: ``D (D - 1) / 2 + D`` free parameters.
 
 from __future__ import annotations
 
-import pyro
 import torch
 from torch import nn
 
-from pgm import orderings
-from pgm.core import GenerativeModel, register
-from pgm.distributions import ProductBernoulli
+from pgm.core import register
+from pgm.core.autoregressive import Autoregressive
 from pgm.errors import check_positive_int
 
 
 @register("fvsbn")
-class FVSBN(GenerativeModel):
+class FVSBN(Autoregressive):
     """Fully visible sigmoid belief network over binary pixels.
 
     :param shape: ``(channels, height, width)``.
@@ -33,12 +31,8 @@ class FVSBN(GenerativeModel):
     defaults = {"lr": 1e-3, "lr_decay": 0.95, "epochs": 60, "patience": 5}
 
     def __init__(self, shape=(1, 28, 28), ordering="raster", seed: int = 0):
-        order = ordering if isinstance(ordering, str) else list(map(int, ordering))
-        super().__init__(shape, ordering=order, seed=seed)
-        perm = orderings.resolve(ordering, self.shape, seed)
+        super().__init__(shape, ordering, seed)
         d = self.dim
-        self.register_buffer("order", perm)
-        self.register_buffer("inverse", torch.argsort(perm))
         self.register_buffer("mask", torch.ones(d, d).tril(-1))  # W_ij used only for j < i
         self.W = nn.Parameter(torch.zeros(d, d))
         self.b = nn.Parameter(torch.zeros(d))
@@ -48,19 +42,10 @@ class FVSBN(GenerativeModel):
         xo = x[:, self.order]
         return (torch.addmm(self.b, xo, (self.W * self.mask).T))[:, self.inverse]
 
-    def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
-        with self.data_plate(x, num_data):
-            pyro.sample("x", ProductBernoulli(self.logits(x)), obs=x)
-
     def initialize(self, x: torch.Tensor) -> None:
-        p = (x[:, self.order].sum(0) + 1) / (x.shape[0] + 2)
+        """Biases at the logits of the pixel marginals."""
         with torch.no_grad():
-            self.b.copy_(torch.logit(p))
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.check(x)
-        return ProductBernoulli(self.logits(x)).log_prob(x)
+            self.b.copy_(self.marginal_logits(x))
 
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:

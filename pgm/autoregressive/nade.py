@@ -19,14 +19,12 @@ inside. Parameters: ``W, V (D, H)``, ``c (H,)``, ``b (D,)``.
 from __future__ import annotations
 
 import numba
-import pyro
 import torch
 from torch import nn
 
-from pgm import orderings
 from pgm.autoregressive import _nade_kernels as kernels
-from pgm.core import GenerativeModel, register
-from pgm.distributions import ProductBernoulli
+from pgm.core import register
+from pgm.core.autoregressive import Autoregressive
 from pgm.errors import DataError, check_positive_int
 
 ACTIVATIONS = {"sigmoid": 0, "relu": 1}
@@ -54,7 +52,7 @@ class _NADELogits(torch.autograd.Function):
 
 
 @register("nade")
-class NADE(GenerativeModel):
+class NADE(Autoregressive):
     """NADE, exact likelihood of binary images in any pixel ordering.
 
     :param shape: ``(channels, height, width)``.
@@ -71,12 +69,8 @@ class NADE(GenerativeModel):
         hidden = check_positive_int(hidden, "hidden")
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation: expected one of {list(ACTIVATIONS)}, got {activation!r}")
-        order = ordering if isinstance(ordering, str) else list(map(int, ordering))
-        super().__init__(shape, hidden=hidden, ordering=order, seed=seed, activation=activation)
-        perm = orderings.resolve(ordering, self.shape, seed)
+        super().__init__(shape, ordering, seed, hidden=hidden, activation=activation)
         d = self.dim
-        self.register_buffer("order", perm)  # position i of the ordering -> pixel
-        self.register_buffer("inverse", torch.argsort(perm))  # pixel -> position
         self.W = nn.Parameter(torch.randn(d, hidden) * 0.01)
         self.c = nn.Parameter(torch.zeros(hidden))
         self.V = nn.Parameter(torch.randn(d, hidden) * 0.01)
@@ -99,20 +93,10 @@ class NADE(GenerativeModel):
         a = self.c + torch.cumsum(xw, 1) - xw  # exclusive running sum
         return ((self._h(a) * self.V).sum(-1) + self.b)[:, self.inverse]
 
-    def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
-        with self.data_plate(x, num_data):
-            pyro.sample("x", ProductBernoulli(self.logits(x)), obs=x)  # (B,)
-
     def initialize(self, x: torch.Tensor) -> None:
         """Output biases at the logits of the pixel marginals (smoothed)."""
-        p = (x[:, self.order].sum(0) + 1) / (x.shape[0] + 2)
         with torch.no_grad():
-            self.b.copy_(torch.logit(p))
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.check(x)
-        return ProductBernoulli(self.logits(x)).log_prob(x)
+            self.b.copy_(self.marginal_logits(x))
 
     @torch.no_grad()
     def _sample_from(self, x: torch.Tensor, start: int) -> torch.Tensor:

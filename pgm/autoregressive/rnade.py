@@ -21,13 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pgm import orderings
-from pgm.core import GenerativeModel, register
+from pgm.core import register
+from pgm.core.autoregressive import Autoregressive
 from pgm.errors import check_positive_int
 
 
 @register("rnade")
-class RNADE(GenerativeModel):
+class RNADE(Autoregressive):
     """RNADE: real-valued NADE with mixture-of-Gaussians conditionals.
 
     :param shape: ``(channels, height, width)``, or ``(D,)`` for plain vectors.
@@ -44,13 +44,8 @@ class RNADE(GenerativeModel):
                  ordering="raster", seed: int = 0):
         hidden = check_positive_int(hidden, "hidden")
         k = check_positive_int(components, "components")
-        order = ordering if isinstance(ordering, str) else list(map(int, ordering))
-        super().__init__(shape, hidden=hidden, components=k, ordering=order, seed=seed)
-        grid = self.shape if len(self.shape) != 1 else (1, 1, self.shape[0])
-        perm = orderings.resolve(ordering, grid, seed)
+        super().__init__(shape, ordering, seed, hidden=hidden, components=k)
         d = self.dim
-        self.register_buffer("order", perm)
-        self.register_buffer("inverse", torch.argsort(perm))
         self.W = nn.Parameter(torch.randn(d, hidden) * 0.05)
         self.c = nn.Parameter(torch.zeros(hidden))
         # per position i of the ordering: activation scale, and the pi, mu, sigma heads

@@ -21,9 +21,8 @@ import pyro.distributions as dist
 import torch
 from torch import nn
 
-from pgm import orderings
 from pgm.core import GenerativeModel, register
-from pgm.distributions import ProductBernoulli
+from pgm.core.autoregressive import Autoregressive
 from pgm.errors import check_nonnegative, check_positive_int
 from pgm.structure import counting
 
@@ -83,7 +82,7 @@ class JointTable(GenerativeModel):
 
 
 @register("ar")
-class AutoregressiveTable(GenerativeModel):
+class AutoregressiveTable(Autoregressive):
     """Order-``k`` autoregressive model: ``p(x_i | the k pixels before i in the ordering)``.
 
     :param shape: ``(n,)`` or ``(C, H, W)``.
@@ -99,8 +98,7 @@ class AutoregressiveTable(GenerativeModel):
 
     def __init__(self, shape=(1, 28, 28), k: int = 1, ordering="raster", seed: int = 0,
                  conditional: str = "auto"):
-        order = ordering if isinstance(ordering, str) else list(map(int, ordering))
-        super().__init__(shape, k=k, ordering=order, seed=seed, conditional=conditional)
+        super().__init__(shape, ordering, seed, k=k, conditional=conditional)
         n = self.dim
         if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n:
             raise ValueError(f"k: expected an integer in 0..{n - 1}, got {k!r}")
@@ -110,10 +108,6 @@ class AutoregressiveTable(GenerativeModel):
         if conditional == "auto":
             conditional = "table" if n * 2**k <= MAX_TABLE_ENTRIES else "logistic"
         self.k, self.tabular = k, conditional == "table"
-        grid = self.shape if len(self.shape) != 1 else (1, 1, n)
-        perm = orderings.resolve(ordering, grid, seed)
-        self.register_buffer("order", perm)
-        self.register_buffer("inverse", torch.argsort(perm))
         width = torch.tensor([min(i, k) for i in range(n)])  # context length at position i
         self.register_buffer("width", width)
         if self.tabular:
@@ -142,15 +136,6 @@ class AutoregressiveTable(GenerativeModel):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, n) -> (B, n)`` conditional logits, raster order."""
         return self.logits_ordered(x[:, self.order])[:, self.inverse]
-
-    def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
-        with self.data_plate(x, num_data):
-            pyro.sample("x", ProductBernoulli(self.logits(x)), obs=x)
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.check(x)
-        return ProductBernoulli(self.logits(x)).log_prob(x)
 
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
@@ -217,4 +202,5 @@ class MarkovChain(AutoregressiveTable):
                                    obs=x[:, self.order[i]])
 
     def model_vectorized(self, x: torch.Tensor, num_data: int | None = None) -> None:
+        """The same distribution as :meth:`model`, observed in one site."""
         super().model(x, num_data)
