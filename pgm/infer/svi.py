@@ -85,6 +85,7 @@ class _State:
     best_valid: float = math.inf
     best_epoch: int = -1
     stale: int = 0  # epochs since the best
+    running: float = 0.0  # moving average of the training loss in this epoch
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -193,11 +194,18 @@ def fit(
     model.train()
     bar = tqdm(total=cfg.epochs * n_batches, initial=state.epoch * n_batches + state.batch,
                disable=not cfg.progress, dynamic_ncols=True, leave=False)
+    def finished() -> str | None:
+        if cfg.patience is not None and state.stale >= cfg.patience:
+            return f"early stop: no validation improvement for {cfg.patience} epochs"
+        if cfg.max_seconds is not None and state.seconds >= cfg.max_seconds:
+            return f"time budget of {cfg.max_seconds:g} s reached"
+        return None
+
     with _deferred_signals() as sig:
-        while state.epoch < cfg.epochs:
+        while state.epoch < cfg.epochs and not finished():
             order = torch.randperm(n, generator=torch.Generator().manual_seed(
                 cfg.seed * 1_000_003 + state.epoch))
-            running, t0 = 0.0, time.perf_counter()
+            t0 = time.perf_counter()
             for b in range(state.batch, n_batches):
                 x = train[order[b * bs : (b + 1) * bs]]
                 try:
@@ -220,9 +228,9 @@ def fit(
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
                 opt.step()
                 state.batch, state.step = b + 1, state.step + 1
-                running = value if b == 0 else 0.98 * running + 0.02 * value
+                state.running = value if b == 0 else 0.98 * state.running + 0.02 * value
                 bar.update()
-                bar.set_postfix(epoch=state.epoch, loss=f"{running:.2f}")
+                bar.set_postfix(epoch=state.epoch, loss=f"{state.running:.2f}")
                 if on_step is not None:
                     on_step(state.step, value)
                 stop = sig["signal"] is not None
@@ -236,8 +244,8 @@ def fit(
                                       f"{state.epoch} step {state.step}; checkpoint in {out}; "
                                       "resume with resume=True (--resume)")
             state.seconds += time.perf_counter() - t0
-            record = {"epoch": state.epoch + 1, "train_loss": running, "lr": sched.get_last_lr()[0],
-                      "seconds": state.seconds}
+            record = {"epoch": state.epoch + 1, "train_loss": state.running,
+                      "lr": sched.get_last_lr()[0], "seconds": state.seconds}
             sched.step()
             state.epoch, state.batch = state.epoch + 1, 0
             if valid is not None:
@@ -254,12 +262,8 @@ def fit(
             if valid is None:
                 save(checkpoint.BEST)
             save(checkpoint.LAST)
-            if cfg.patience is not None and state.stale >= cfg.patience:
-                bar.write(f"early stop: no validation improvement for {cfg.patience} epochs")
-                break
-            if cfg.max_seconds is not None and state.seconds >= cfg.max_seconds:
-                bar.write(f"time budget of {cfg.max_seconds:g} s reached")
-                break
+            if finished():
+                bar.write(finished())
     bar.close()
     if valid is not None and out is not None and (out / checkpoint.BEST).is_file():
         checkpoint.restore(model, checkpoint.load(out, checkpoint.BEST))

@@ -53,8 +53,8 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, crash_at, ev
     for k, p in params(ref).items():
         assert torch.equal(p, params(again)[k]), k
     assert summary["step"] == ref_summary["step"] == 4 * 12
-    assert [h["valid_nll"] for h in summary["history"]] == \
-        [h["valid_nll"] for h in ref_summary["history"]]
+    assert summary["history"] == [{**h, "seconds": s["seconds"]} for h, s in
+                                  zip(ref_summary["history"], summary["history"], strict=True)]
 
 
 def test_same_seed_same_result_other_seed_differs(tmp_path):
@@ -76,6 +76,9 @@ def test_early_stopping_and_best_checkpoint(tmp_path):
     assert s["best_valid"] == best
     assert abs(pgm.infer.nll(m, v) - best) < 1e-4  # the model ends at its best weights
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temp files
+    # resuming a run that stopped early trains no further
+    again = pgm.fit(m, x, v, out=tmp_path, resume=True, progress=False)
+    assert again["step"] == s["step"]
 
 
 def test_divergence_is_reported():
