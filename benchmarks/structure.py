@@ -47,7 +47,7 @@ def main() -> None:
             model, how = fits[best], {"fit": "counts", "pseudo_count": PSEUDO[best]}
         else:
             model = pgm.build(name, **cfg)
-            s = pgm.fit(model, tr, va, progress=False, **({"epochs": 1} if args.smoke else {}))
+            s = pgm.fit(model, tr, va, progress=False, epochs=1 if args.smoke else 10)
             how = {"fit": "svi", "epochs": len(s["history"])}
         secs = time.perf_counter() - t0
         nll = pgm.infer.nll(model, te)

@@ -1,5 +1,5 @@
 """Every model family of pgm; importing this module registers their models."""
 
 import pgm.autoregressive  # noqa: F401  fvsbn, nade
-import pgm.latent  # noqa: F401  mixture
+import pgm.latent  # noqa: F401  mixture, vae
 import pgm.structure  # noqa: F401  bernoulli

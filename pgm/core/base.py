@@ -22,6 +22,7 @@ once against this protocol (:mod:`pgm.infer`, :mod:`pgm.cli`).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, ClassVar
 
 import pyro
@@ -75,8 +76,11 @@ class GenerativeModel(nn.Module):
         return pyro.plate("data", num_data, subsample=torch.arange(n))
 
     def register(self) -> None:
-        """Register this module's parameters with Pyro (``pyro.module``)."""
-        pyro.module(self._pyro_key, self)
+        """Register this module's trainable parameters with Pyro (``pyro.module``)."""
+        if any(p.requires_grad for p in self.parameters()):
+            with warnings.catch_warnings():  # frozen parts are left out on purpose
+                warnings.filterwarnings("ignore", ".*was not registered in the param store")
+                pyro.module(self._pyro_key, self)
 
     @property
     def _pyro_key(self) -> str:

@@ -1,5 +1,6 @@
 """Latent-variable models: a latent z, a decoder p(x | z), inference by a guide."""
 
 from pgm.latent.mixture import BernoulliMixture
+from pgm.latent.vae import VAE
 
-__all__ = ["BernoulliMixture"]
+__all__ = ["BernoulliMixture", "VAE"]
