@@ -84,7 +84,10 @@ def main() -> None:
             records.record(args.model, config, "binarized-mnist", "test", "bits_per_dim",
                            r["bits_per_dim"], "bits/dim", summary["seconds"]),
             records.record(args.model, config, "binarized-mnist", "test", "eval_images_per_s",
-                           len(split["test"]) / eval_s, "images/s", summary["seconds"])]
+                           len(split["test"]) / eval_s, "images/s", summary["seconds"]),
+            records.record(args.model, config, "binarized-mnist", "valid", "minutes_to_best_valid",
+                           hist[summary["best_epoch"] - 1]["seconds"] / 60, "min",
+                           summary["seconds"])]
     records.write("autoregressive", recs)
 
 
