@@ -102,6 +102,10 @@ class GenerativeModel(nn.Module):
         """``n`` draws from the model, ``(n, pixels)``."""
         raise NotImplementedError
 
+    def diagnostics(self, x: torch.Tensor) -> dict[str, float]:
+        """Extra per-epoch figures on validation images, logged by the trainer (none here)."""
+        return {}
+
     @property
     def num_parameters(self) -> int:
         """Free parameters (override where tensors hold redundant entries)."""

@@ -250,6 +250,8 @@ def fit(
             state.epoch, state.batch = state.epoch + 1, 0
             if valid is not None:
                 record["valid_nll"] = nll(model, valid, cfg.eval_batch_size)
+                with torch.no_grad():
+                    record.update(model.diagnostics(valid[: cfg.eval_batch_size]))
                 if record["valid_nll"] < state.best_valid:
                     state.best_valid, state.best_epoch, state.stale = (
                         record["valid_nll"], state.epoch, 0)

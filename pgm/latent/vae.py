@@ -153,6 +153,11 @@ class VAE(GenerativeModel):
             kl = (q.log_prob(z) - self.prior().log_prob(z)).mean(0)
         return {"reconstruction": rec, "kl": kl, "elbo": rec - kl}
 
+    def diagnostics(self, x: torch.Tensor) -> dict[str, float]:
+        """The ELBO's two terms on ``x``, nats per image: the trainer logs them every epoch."""
+        t = self.elbo_terms(x)
+        return {"reconstruction": t["reconstruction"].mean().item(), "kl": t["kl"].mean().item()}
+
     def log_prob(self, x: torch.Tensor, num_samples: int | None = None,
                  chunk: int = 2_000_000) -> torch.Tensor:
         """Importance-sampled ``log p(x)``, ``(B, D) -> (B,)``, with ``num_samples`` from the guide.
