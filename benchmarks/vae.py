@@ -1,0 +1,104 @@
+"""VAE on binarized MNIST: importance-sampled test NLL against Burda et al. (2016).
+
+    python benchmarks/vae.py --max-minutes 45
+    python benchmarks/vae.py --objective iwae --particles 5 --max-minutes 45
+
+Trains through ``pgm.fit`` (early stopping on an importance-sampled validation NLL with
+``eval_samples`` samples over the first 2000 validation images), then estimates
+log p(x) of the 10,000 test images with ``--test-samples`` (5000) importance samples
+from the guide. Writes benchmarks/results/vae.json and the ELBO-terms curve to
+docs/figures/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import records  # noqa: E402
+import torch  # noqa: E402
+
+import pgm  # noqa: E402
+
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latent", type=int, default=50)
+    ap.add_argument("--hidden", type=int, nargs="+", default=[200, 200])
+    ap.add_argument("--prior", default="normal")
+    ap.add_argument("--objective", default="elbo")
+    ap.add_argument("--particles", type=int, default=1)
+    ap.add_argument("--analytic-kl", action="store_true")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-decay", type=float, default=0.995)
+    ap.add_argument("--epochs", type=int, default=3000)
+    ap.add_argument("--patience", type=int, default=50)
+    ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--eval-samples", type=int, default=20)
+    ap.add_argument("--test-samples", type=int, default=5000)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", default="runs/bench-vae")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--smoke", action="store_true")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    limit = 500 if args.smoke else None
+    tr, va, te = (pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit).x
+                  for s in ("train", "valid", "test"))
+    cfg = {"latent": args.latent, "hidden": args.hidden, "prior": args.prior,
+           "objective": args.objective, "particles": args.particles,
+           "analytic_kl": args.analytic_kl, "eval_samples": args.eval_samples}
+    model = pgm.build("vae", **cfg)
+    settings = {"lr": args.lr, "lr_decay": args.lr_decay, "patience": args.patience,
+                "epochs": 1 if args.smoke else args.epochs, "checkpoint_every": 2000}
+    if args.max_minutes:
+        settings["max_seconds"] = args.max_minutes * 60
+    tag = f"vae-{args.objective}{args.particles}-{args.prior}-{'-'.join(map(str, args.hidden))}"
+    s = pgm.fit(model, tr, va[:2000], out=Path(args.out) / tag, resume=args.resume,
+                data_name="binarized-mnist", progress=False, **settings)
+    k = 50 if args.smoke else args.test_samples
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        nll = -torch.cat([model.log_prob(b, num_samples=k) for b in te.split(100)]).mean().item()
+        terms = model.elbo_terms(te)
+    eval_s = time.perf_counter() - t0
+    elbo = terms["elbo"].mean().item()
+    print(f"{tag}: test NLL {nll:.2f} nats (k={k}), test -ELBO {-elbo:.2f}, best epoch "
+          f"{s['best_epoch']} of {len(s['history'])}, {s['seconds'] / 60:.1f} min training, "
+          f"{eval_s:.0f} s evaluation")
+    hist = s["history"]
+    fig, ax = plt.subplots(1, 2, figsize=(8, 3))
+    ax[0].plot([h["seconds"] / 60 for h in hist], [-h["reconstruction"] for h in hist])
+    ax[0].set_title("reconstruction  -E_q log p(x|z)")
+    ax[1].plot([h["seconds"] / 60 for h in hist], [h["kl"] for h in hist], color="C1")
+    ax[1].set_title("prior fitting  KL(q || p)")
+    for a in ax:
+        a.set_xlabel("training time (minutes)")
+    fig.suptitle(f"{tag}, validation images")
+    fig.tight_layout()
+    if args.smoke:
+        return
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIGURES / f"elbo-terms-{tag}.png", dpi=110)
+    conf = {**cfg, "lr": args.lr, "lr_decay": args.lr_decay, "epochs_run": len(hist),
+            "best_epoch": s["best_epoch"], "test_samples": k}
+    d = "binarized-mnist"
+    records.write("vae", [
+        records.record("vae", conf, d, "test", "nll_nats", nll, "nats", s["seconds"]),
+        records.record("vae", conf, d, "test", "neg_elbo_nats", -elbo, "nats", s["seconds"]),
+        records.record("vae", conf, d, "test", "kl_nats", terms["kl"].mean().item(), "nats",
+                       s["seconds"]),
+        records.record("vae", conf, d, "test", "eval_seconds", eval_s, "s", s["seconds"])])
+
+
+if __name__ == "__main__":
+    main()
