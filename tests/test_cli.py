@@ -3,6 +3,7 @@ import json
 import pytest
 
 from pgm.cli import main
+from pgm.core import names
 
 
 def run(capsys, *argv):
@@ -69,3 +70,26 @@ def test_demo_smoke(capsys, tmp_path):
                        "--components", "5", "--no-progress")
     assert code == 0 and "mixture" in out and "test NLL" in out
     assert (tmp_path / "mixture" / "samples.png").is_file()
+
+
+SMALL = {"nade": ["hidden=8"], "vae": ["latent=2", "hidden=[8]", "eval_samples=5"],
+         "rnade": ["hidden=4", "components=2"], "mixture": ["components=2"], "ar": ["k=2"]}
+
+
+@pytest.mark.parametrize("name", [n for n in names() if n != "joint"])
+def test_every_model_goes_through_train_eval_sample(capsys, tmp_path, name):
+    d = str(tmp_path / name)
+    sets = [a for s in SMALL.get(name, []) for a in ("--set", s)]
+    code, out, err = run(capsys, "train", name, "--data", "shapes", "--limit", "200", "--out", d,
+                         "--epochs", "1", "--no-progress", *sets)
+    assert code == 0, err
+    code, out, err = run(capsys, "eval", d, "--data", "shapes", "--limit", "200", "--json")
+    assert code == 0, err
+    assert json.loads(out)["nll_nats"] > 0
+    code, out, err = run(capsys, "sample", d, "-n", "4", "--out", str(tmp_path / "s.png"))
+    assert code == 0 and (tmp_path / "s.png").is_file(), err
+
+
+def test_joint_on_images_is_refused_politely(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "joint", "--data", "shapes", "--out", str(tmp_path))
+    assert code == 2 and "2^784 - 1 parameters" in err
