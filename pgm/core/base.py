@@ -21,6 +21,8 @@ once against this protocol (:mod:`pgm.infer`, :mod:`pgm.cli`).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import warnings
 from typing import Any, ClassVar
@@ -31,6 +33,21 @@ from pyro.infer import ELBO, Trace_ELBO
 from torch import nn
 
 from pgm.errors import check_images
+
+
+#: set while pgm's own trainer runs a step: it optimizes ``model.parameters()`` directly,
+#: so registering them in Pyro's param store (``pyro.module``) is skipped there
+_DIRECT_PARAMETERS = contextvars.ContextVar("pgm_direct_parameters", default=False)
+
+
+@contextlib.contextmanager
+def direct_parameters():
+    """Within this context models skip ``pyro.module`` registration (see :meth:`register`)."""
+    token = _DIRECT_PARAMETERS.set(True)
+    try:
+        yield
+    finally:
+        _DIRECT_PARAMETERS.reset(token)
 
 
 class GenerativeModel(nn.Module):
@@ -76,7 +93,13 @@ class GenerativeModel(nn.Module):
         return pyro.plate("data", num_data, subsample=torch.arange(n))
 
     def register(self) -> None:
-        """Register this module's trainable parameters with Pyro (``pyro.module``)."""
+        """Register this module's trainable parameters with Pyro (``pyro.module``).
+
+        This lets ``pyro.infer.SVI`` find them through the param store. pgm's trainer
+        steps ``model.parameters()`` itself and skips this (:func:`direct_parameters`).
+        """
+        if _DIRECT_PARAMETERS.get():
+            return
         if any(p.requires_grad for p in self.parameters()):
             with warnings.catch_warnings():  # frozen parts are left out on purpose
                 warnings.filterwarnings("ignore", ".*was not registered in the param store")

@@ -38,3 +38,27 @@ def test_config_rebuilds_the_model():
     m = pgm.build("mixture", shape=(1, 4, 4), components=3)
     again = pgm.build("mixture", **m.config)
     assert again.config == m.config and again.logits.shape == (3, 16)
+
+
+def test_models_also_train_with_pyro_svi_and_its_param_store():
+    """The Pyro way (pyro.module registration, pyro.infer.SVI) works on pgm's models too."""
+    import pyro
+    import torch
+
+    torch.manual_seed(0)
+    x = pgm.data.load("shapes", "train", limit=200).x
+    m = pgm.build("mixture", components=3)
+    svi = pyro.infer.SVI(m.model, m.guide, pyro.optim.Adam({"lr": 0.05}), m.elbo())
+    first = svi.step(x)
+    for _ in range(30):
+        last = svi.step(x)
+    assert last < first - 1000
+    assert any(k.startswith("mixture_") for k in pyro.get_param_store().keys())
+
+
+def test_pgm_trainer_does_not_fill_the_param_store():
+    import pyro
+
+    x = pgm.data.load("shapes", "train", limit=200).x
+    pgm.fit(pgm.build("mixture", components=3), x, epochs=1, progress=False)
+    assert len(pyro.get_param_store()) == 0
