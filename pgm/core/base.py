@@ -34,7 +34,6 @@ from torch import nn
 
 from pgm.errors import check_images
 
-
 #: set while pgm's own trainer runs a step: it optimizes ``model.parameters()`` directly,
 #: so registering them in Pyro's param store (``pyro.module``) is skipped there
 _DIRECT_PARAMETERS = contextvars.ContextVar("pgm_direct_parameters", default=False)
