@@ -46,13 +46,30 @@ def _mlp(sizes: list[int], act: type[nn.Module] = nn.Tanh) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class GaussianLayer(nn.Module):
+    """A diagonal Gaussian whose parameters an MLP reads off its input: ``(B, I) -> 2 x (B, O)``."""
+
+    def __init__(self, sizes: list[int], out: int):
+        super().__init__()
+        self.net = _mlp(sizes)
+        self.loc = nn.Linear(sizes[-1], out)
+        self.scale = nn.Linear(sizes[-1], out)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.net(h)
+        return self.loc(h), F.softplus(self.scale(h)) + 1e-4
+
+
 @register("vae")
 class VAE(GenerativeModel):
     """Variational autoencoder with a Bernoulli decoder and an amortized Gaussian guide.
 
     :param shape: ``(channels, height, width)``.
-    :param latent: dimension ``L`` of z.
-    :param hidden: hidden layer sizes of the encoder (mirrored in the decoder).
+    :param latent: dimension ``L`` of z, or ``[L1, L2]`` for two stochastic layers
+        (Burda et al.: ``z2 ~ N(0, I)``, ``z1 | z2`` Gaussian, ``x | z1`` Bernoulli; the
+        guide ``q(z1 | x) q(z2 | z1)``); sites ``z`` (= z1) and ``z2``.
+    :param hidden: hidden layer sizes between x and z (the encoder's; mirrored in the decoder).
+    :param hidden2: hidden layer sizes between z1 and z2 (two stochastic layers only).
     :param prior: ``"normal"``, ``"mog"`` (learned mixture of ``components`` Gaussians)
         or ``"vamp"`` (mixture of the guide at ``components`` learned pseudo-inputs).
     :param components: mixture components of the ``mog``/``vamp`` priors.
@@ -65,11 +82,19 @@ class VAE(GenerativeModel):
     kind = "latent"
     defaults = {"lr": 1e-3, "epochs": 200, "patience": 20}
 
-    def __init__(self, shape=(1, 28, 28), latent: int = 50, hidden=(200, 200),
+    def __init__(self, shape=(1, 28, 28), latent: int | list[int] = 50, hidden=(200, 200),
                  prior: str = "normal", components: int = 50, objective: str = "elbo",
-                 particles: int = 1, analytic_kl: bool = False, eval_samples: int = 100):
-        latent = check_positive_int(latent, "latent")
+                 particles: int = 1, analytic_kl: bool = False, eval_samples: int = 100,
+                 hidden2=(100, 100)):
+        sizes = [latent] if isinstance(latent, int) else list(latent)
+        if not 1 <= len(sizes) <= 2:
+            raise ValueError(f"latent: expected an int or a list of two ints, got {latent!r}")
+        sizes = [check_positive_int(s, "latent") for s in sizes]
         hidden = [check_positive_int(h, "hidden") for h in hidden]
+        hidden2 = [check_positive_int(h, "hidden2") for h in hidden2]
+        if len(sizes) == 2 and (prior != "normal" or analytic_kl):
+            raise ValueError("prior, analytic_kl: two stochastic layers take the 'normal' prior "
+                             "on z2 and the Monte Carlo KL")
         if prior not in PRIORS:
             raise ValueError(f"prior: expected one of {list(PRIORS)}, got {prior!r}")
         if objective not in OBJECTIVES:
@@ -79,12 +104,15 @@ class VAE(GenerativeModel):
                 f"analytic_kl: the KL between the Gaussian guide and the {prior!r} prior has no "
                 "closed form (only the 'normal' prior with objective 'elbo' has one); use "
                 "analytic_kl=False, which estimates the prior-fitting term by Monte Carlo")
-        super().__init__(shape, latent=latent, hidden=hidden, prior=prior,
+        extra = {"hidden2": hidden2} if len(sizes) == 2 else {}
+        super().__init__(shape, latent=sizes[0] if len(sizes) == 1 else sizes, hidden=hidden,
+                         prior=prior, **extra,
                          components=check_positive_int(components, "components"),
                          objective=objective, particles=check_positive_int(particles, "particles"),
                          analytic_kl=bool(analytic_kl),
                          eval_samples=check_positive_int(eval_samples, "eval_samples"))
-        d = self.dim
+        d, latent = self.dim, sizes[0]
+        self.layers = len(sizes)
         self.encoder = _mlp([d, *hidden])
         self.enc_loc = nn.Linear(hidden[-1], latent)
         self.enc_scale = nn.Linear(hidden[-1], latent)
@@ -96,6 +124,9 @@ class VAE(GenerativeModel):
         elif prior == "vamp":
             self.prior_logits = nn.Parameter(torch.zeros(components))
             self.pseudo_inputs = nn.Parameter(torch.rand(components, d) * 0.2 + 0.4)
+        if self.layers == 2:
+            self.q2 = GaussianLayer([sizes[0], *hidden2], sizes[1])  # q(z2 | z1)
+            self.p1 = GaussianLayer([sizes[1], *hidden2[::-1]], sizes[0])  # p(z1 | z2)
 
     # -- networks ---------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,8 +135,8 @@ class VAE(GenerativeModel):
         return self.enc_loc(h), F.softplus(self.enc_scale(h)) + 1e-4
 
     def prior(self) -> dist.Distribution:
-        """``p(z)``: batch shape ``()``, event shape ``(L,)``."""
-        latent = self.config["latent"]
+        """``p(z)`` (the top layer's with two layers): batch shape ``()``, event ``(L,)``."""
+        latent = self.config["latent"] if self.layers == 1 else self.config["latent"][1]
         if self.config["prior"] == "normal":
             zero = self.enc_loc.bias.new_zeros(latent)
             return dist.Normal(zero, 1.0).to_event(1)
@@ -120,14 +151,20 @@ class VAE(GenerativeModel):
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
         self.register()
         with self.data_plate(x, num_data):
-            z = pyro.sample("z", self.prior())  # (B, L)
+            if self.layers == 1:
+                z = pyro.sample("z", self.prior())  # (B, L)
+            else:
+                z2 = pyro.sample("z2", self.prior())  # (B, L2)
+                z = pyro.sample("z", dist.Normal(*self.p1(z2)).to_event(1))  # (B, L1)
             pyro.sample("x", ProductBernoulli(self.decoder(z)), obs=x)
 
     def guide(self, x: torch.Tensor, num_data: int | None = None) -> None:
         self.register()
         with self.data_plate(x, num_data):
             loc, scale = self.encode(x)
-            pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+            z = pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+            if self.layers == 2:
+                pyro.sample("z2", dist.Normal(*self.q2(z)).to_event(1))
 
     def elbo(self) -> ELBO:
         k = self.config["particles"]
@@ -137,20 +174,35 @@ class VAE(GenerativeModel):
         return cls(num_particles=k, vectorize_particles=k > 1, max_plate_nesting=1)
 
     # -- what a fitted VAE offers -----------------------------------------------------------
+    def _log_weights(self, x: torch.Tensor, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(log p(x | z), log p(z) - log q(z | x))`` for ``samples`` draws, each ``(S, B)``."""
+        loc, scale = self.encode(x)
+        q = dist.Normal(loc, scale).to_event(1)
+        z = q.rsample((samples,))  # (S, B, L1)
+        log_ratio = -q.log_prob(z)
+        if self.layers == 1:
+            log_ratio = log_ratio + self.prior().log_prob(z)
+        else:
+            q2 = dist.Normal(*self.q2(z)).to_event(1)
+            z2 = q2.rsample()  # (S, B, L2)
+            p1 = dist.Normal(*self.p1(z2)).to_event(1)
+            log_ratio = log_ratio - q2.log_prob(z2) + p1.log_prob(z) + self.prior().log_prob(z2)
+        return ProductBernoulli(self.decoder(z)).log_prob(x), log_ratio
+
     def elbo_terms(self, x: torch.Tensor, samples: int = 1) -> dict[str, torch.Tensor]:
         """Per-example ``reconstruction`` ``E_q log p(x|z)`` and ``kl`` ``KL(q || p)``, ``(B,)``.
 
-        The KL is analytic for the Gaussian prior and a Monte Carlo estimate otherwise.
+        The KL is analytic for one layer with the Gaussian prior, else a Monte Carlo estimate.
         """
         x = self.check(x)
-        loc, scale = self.encode(x)
-        q = dist.Normal(loc, scale).to_event(1)
-        z = q.rsample((samples,))  # (S, B, L)
-        rec = ProductBernoulli(self.decoder(z)).log_prob(x).mean(0)
-        if self.config["prior"] == "normal":
-            kl = torch.distributions.kl_divergence(q, self.prior())
+        rec, log_ratio = self._log_weights(x, samples)
+        if self.layers == 1 and self.config["prior"] == "normal":
+            loc, scale = self.encode(x)
+            kl = torch.distributions.kl_divergence(dist.Normal(loc, scale).to_event(1),
+                                                   self.prior())
         else:
-            kl = (q.log_prob(z) - self.prior().log_prob(z)).mean(0)
+            kl = -log_ratio.mean(0)
+        rec = rec.mean(0)
         return {"reconstruction": rec, "kl": kl, "elbo": rec - kl}
 
     def diagnostics(self, x: torch.Tensor) -> dict[str, float]:
@@ -158,6 +210,7 @@ class VAE(GenerativeModel):
         t = self.elbo_terms(x)
         return {"reconstruction": t["reconstruction"].mean().item(), "kl": t["kl"].mean().item()}
 
+    @torch.no_grad()
     def log_prob(self, x: torch.Tensor, num_samples: int | None = None,
                  chunk: int = 2_000_000) -> torch.Tensor:
         """Importance-sampled ``log p(x)``, ``(B, D) -> (B,)``, with ``num_samples`` from the guide.
@@ -166,20 +219,17 @@ class VAE(GenerativeModel):
         """
         x = self.check(x)
         k = check_positive_int(num_samples or self.config["eval_samples"], "num_samples")
-        loc, scale = self.encode(x)
-        q = dist.Normal(loc, scale).to_event(1)
-        prior = self.prior()
         per = max(1, chunk // (x.shape[0] * self.dim))
         parts = []
         for s in range(0, k, per):
-            z = q.sample((min(per, k - s),))  # (S, B, L)
-            log_w = (ProductBernoulli(self.decoder(z)).log_prob(x) + prior.log_prob(z)
-                     - q.log_prob(z))
-            parts.append(torch.logsumexp(log_w, 0))
+            log_px, log_ratio = self._log_weights(x, min(per, k - s))
+            parts.append(torch.logsumexp(log_px + log_ratio, 0))
         return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
 
     def sample(self, n: int, mean: bool = False) -> torch.Tensor:
         """``n`` images ``(n, D)`` from the model (pixel probabilities when ``mean``)."""
         z = self.prior().sample((check_positive_int(n, "n"),))
+        if self.layers == 2:
+            z = dist.Normal(*self.p1(z)).to_event(1).sample()
         logits = self.decoder(z)
         return torch.sigmoid(logits) if mean else ProductBernoulli(logits).sample()

@@ -1,5 +1,6 @@
 import math
 
+import pyro
 import pytest
 import torch
 
@@ -97,3 +98,24 @@ def test_fit_lowers_the_likelihood_estimate():
 def test_bad_configuration(kw, match):
     with pytest.raises(ValueError, match=match):
         pgm.build("vae", **kw)
+
+
+def test_two_stochastic_layers():
+    torch.manual_seed(0)
+    m = pgm.build("vae", shape=(1, 2, 4), latent=[3, 2], hidden=[8], hidden2=[6]).double()
+    x = all_binary(8)[::11]
+    tr = pyro.poutine.trace(m.guide).get_trace(x)
+    assert tr.nodes["z"]["value"].shape == (len(x), 3) and tr.nodes["z2"]["value"].shape == (
+        len(x), 2)
+    with torch.no_grad():
+        pyro_elbo = torch.stack([-m.elbo().differentiable_loss(m.model, m.guide, x)
+                                 for _ in range(300)])
+        ours = m.elbo_terms(x, samples=3000)["elbo"].sum()
+        assert abs(pyro_elbo.mean() - ours) < 4 * pyro_elbo.std() / 300**0.5 + 0.05
+        lp = m.log_prob(x, 2000).sum()
+        assert ours < lp  # the ELBO bounds the importance-sampled estimate from below
+    assert m.sample(5).shape == (5, 8)
+    with pytest.raises(ValueError, match="two stochastic layers take the 'normal' prior"):
+        pgm.build("vae", latent=[3, 2], prior="vamp")
+    with pytest.raises(ValueError, match="latent: expected an int or a list of two"):
+        pgm.build("vae", latent=[3, 2, 1])
