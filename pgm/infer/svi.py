@@ -183,7 +183,8 @@ def fit(
     :param valid: validation images ``(m, pixels)`` for the per-epoch NLL and early
         stopping, or ``None``.
     :param out: directory for ``best.pt``/``last.pt``; ``None`` writes nothing.
-    :param resume: continue from ``out/last.pt`` (its settings win over ``settings``).
+    :param resume: continue from ``out/last.pt`` with its settings; only ``epochs``,
+        ``patience`` and ``max_seconds`` may be changed on resuming.
     :param data_name: recorded in the checkpoints.
     :param on_step: called as ``on_step(step, loss)`` after every optimizer step.
     :param settings: fields of :class:`TrainConfig`; unset ones come from
@@ -202,9 +203,10 @@ def fit(
 
     ckpt = checkpoint.load(out, checkpoint.LAST) if resume else None
     if ckpt is not None:
-        cfg = TrainConfig(**{**ckpt["train_config"], "progress": settings.get("progress", True)})
-        if "epochs" in settings:  # allow extending a finished run
-            cfg.epochs = settings["epochs"]
+        # the run's own settings, except the ones that say when to stop, which may change
+        stop = {k: settings[k] for k in ("epochs", "patience", "max_seconds") if k in settings}
+        cfg = TrainConfig(**{**ckpt["train_config"], **stop,
+                             "progress": settings.get("progress", True)})
     else:
         cfg = TrainConfig(**{**model.defaults, **settings})
 
