@@ -42,10 +42,12 @@ INTRO = {
     "structure": (
         "Independence structures over the 784 pixels of binarized MNIST: test NLL against the "
         "number of free parameters. Tables are fitted in closed form (counts, pseudo-count "
-        "chosen on validation); logistic conditionals by SVI. Raster and snake tie for the "
-        "tables: the maximum likelihood of an order-k chain is the same read forwards or "
-        "backwards (a product of (k+1)-gram over k-gram counts), so the orderings differ "
-        "only where a row wraps, and MNIST's borders are blank."
+        "chosen on validation); logistic conditionals by SVI. For small k raster and snake "
+        "tie: the maximum likelihood of an order-k chain with its own table per position is "
+        "the same read forwards or backwards (a product of (k+1)-gram over k-gram counts), so "
+        "the orderings differ only where a row wraps, where MNIST is blank. Pseudo-counts, "
+        "needed by the sparse contexts of larger k, and logistic conditionals break that "
+        "symmetry."
     ),
     "autoregressive": (
         "Autoregressive explicit models on binarized MNIST, trained by `pgm.fit` on 2 CPU "
