@@ -16,14 +16,11 @@ import argparse
 import time
 from pathlib import Path
 
-import matplotlib
+import records
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import records  # noqa: E402
-import torch  # noqa: E402
-
-import pgm  # noqa: E402
+import pgm
+from pgm.viz import plot_elbo_terms
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
@@ -76,19 +73,10 @@ def main() -> None:
           f"{s['best_epoch']} of {len(s['history'])}, {s['seconds'] / 60:.1f} min training, "
           f"{eval_s:.0f} s evaluation")
     hist = s["history"]
-    fig, ax = plt.subplots(1, 2, figsize=(8, 3))
-    ax[0].plot([h["seconds"] / 60 for h in hist], [-h["reconstruction"] for h in hist])
-    ax[0].set_title("reconstruction  -E_q log p(x|z)")
-    ax[1].plot([h["seconds"] / 60 for h in hist], [h["kl"] for h in hist], color="C1")
-    ax[1].set_title("prior fitting  KL(q || p)")
-    for a in ax:
-        a.set_xlabel("training time (minutes)")
-    fig.suptitle(f"{tag}, validation images")
-    fig.tight_layout()
     if args.smoke:
         return
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIGURES / f"elbo-terms-{tag}.png", dpi=110)
+    plot_elbo_terms(hist, FIGURES / f"elbo-terms-{tag}.png", x="seconds",
+                    title=f"{tag}, validation images")
     conf = {**cfg, "lr": args.lr, "lr_decay": args.lr_decay, "epochs_run": len(hist),
             "best_epoch": s["best_epoch"], "test_samples": k}
     d = "binarized-mnist"

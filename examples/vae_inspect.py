@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 import pgm  # noqa: E402
-from pgm.viz import save_grid  # noqa: E402
+from pgm.viz import plot_elbo_terms, save_grid  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
@@ -50,16 +50,7 @@ def main() -> None:
                 epochs=2 if args.smoke else args.epochs)
 
     # the ELBO as the course decomposes it: reconstruction + prior fitting (KL)
-    hist = s["history"]
-    fig, ax = plt.subplots(1, 2, figsize=(8, 3))
-    ax[0].plot([h["epoch"] for h in hist], [-h["reconstruction"] for h in hist])
-    ax[0].set_title("reconstruction  -E_q log p(x|z)")
-    ax[1].plot([h["epoch"] for h in hist], [h["kl"] for h in hist], color="C1")
-    ax[1].set_title("prior fitting  KL(q(z|x) || p(z))")
-    for a in ax:
-        a.set_xlabel("epoch")
-    fig.tight_layout()
-    fig.savefig(out / "elbo_terms.png", dpi=110)
+    plot_elbo_terms(s["history"], out / "elbo_terms.png")
 
     nll = pgm.infer.nll(model, test.x[:1000])
     print(f"test NLL (importance sampled, {model.config['eval_samples']} samples, 1000 images):"

@@ -41,3 +41,33 @@ def save_grid(images: torch.Tensor, shape: tuple[int, ...], path: str | Path,
     with atomic_write(path) as f:
         img.save(f, format="PNG")
     return path
+
+
+def plot_elbo_terms(history: list[dict], path: str | Path, x: str = "epoch",
+                    title: str | None = None) -> Path:
+    """Plot a VAE's ELBO terms from a training history (``reconstruction``, ``kl``) to PNG.
+
+    :param x: the history key for the horizontal axis, ``"epoch"`` or ``"seconds"``
+        (shown in minutes).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [h[x] / 60 if x == "seconds" else h[x] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(8, 3))
+    ax[0].plot(xs, [-h["reconstruction"] for h in history])
+    ax[0].set_title("reconstruction  -E_q log p(x|z)")
+    ax[1].plot(xs, [h["kl"] for h in history], color="C1")
+    ax[1].set_title("prior fitting  KL(q(z|x) || p(z))")
+    for a in ax:
+        a.set_xlabel("training time (minutes)" if x == "seconds" else x)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+    return path

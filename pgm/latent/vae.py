@@ -174,19 +174,24 @@ class VAE(GenerativeModel):
         return cls(num_particles=k, vectorize_particles=k > 1, max_plate_nesting=1)
 
     # -- what a fitted VAE offers -----------------------------------------------------------
-    def _log_weights(self, x: torch.Tensor, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(log p(x | z), log p(z) - log q(z | x))`` for ``samples`` draws, each ``(S, B)``."""
-        loc, scale = self.encode(x)
-        q = dist.Normal(loc, scale).to_event(1)
+    def _log_weights(self, x: torch.Tensor, samples: int, q: dist.Distribution | None = None,
+                     prior: dist.Distribution | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(log p(x | z), log p(z) - log q(z | x))`` for ``samples`` draws, each ``(S, B)``.
+
+        ``q`` (the guide at ``x``) and ``prior`` may be passed in when drawing in chunks.
+        """
+        q = q if q is not None else dist.Normal(*self.encode(x)).to_event(1)
+        prior = prior if prior is not None else self.prior()
         z = q.rsample((samples,))  # (S, B, L1)
         log_ratio = -q.log_prob(z)
         if self.layers == 1:
-            log_ratio = log_ratio + self.prior().log_prob(z)
+            log_ratio = log_ratio + prior.log_prob(z)
         else:
             q2 = dist.Normal(*self.q2(z)).to_event(1)
             z2 = q2.rsample()  # (S, B, L2)
             p1 = dist.Normal(*self.p1(z2)).to_event(1)
-            log_ratio = log_ratio - q2.log_prob(z2) + p1.log_prob(z) + self.prior().log_prob(z2)
+            log_ratio = log_ratio - q2.log_prob(z2) + p1.log_prob(z) + prior.log_prob(z2)
         return ProductBernoulli(self.decoder(z)).log_prob(x), log_ratio
 
     def elbo_terms(self, x: torch.Tensor, samples: int = 1) -> dict[str, torch.Tensor]:
@@ -220,9 +225,10 @@ class VAE(GenerativeModel):
         x = self.check(x)
         k = check_positive_int(num_samples or self.config["eval_samples"], "num_samples")
         per = max(1, chunk // (x.shape[0] * self.dim))
+        q, prior = dist.Normal(*self.encode(x)).to_event(1), self.prior()  # once, not per chunk
         parts = []
         for s in range(0, k, per):
-            log_px, log_ratio = self._log_weights(x, min(per, k - s))
+            log_px, log_ratio = self._log_weights(x, min(per, k - s), q, prior)
             parts.append(torch.logsumexp(log_px + log_ratio, 0))
         return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
 
