@@ -33,8 +33,8 @@ def main() -> None:
     ap.add_argument("--objective", default="elbo")
     ap.add_argument("--particles", type=int, default=1)
     ap.add_argument("--analytic-kl", action="store_true")
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--lr-decay", type=float, default=0.995)
+    ap.add_argument("--lr", type=float, default=None, help="1e-3 (new run)")
+    ap.add_argument("--lr-decay", type=float, default=None, help="0.995 (new run)")
     ap.add_argument("--epochs", type=int, default=3000)
     ap.add_argument("--patience", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=None)
@@ -55,7 +55,11 @@ def main() -> None:
            "objective": args.objective, "particles": args.particles,
            "analytic_kl": args.analytic_kl, "eval_samples": args.eval_samples}
     model = pgm.build("vae", **cfg)
-    settings = {"lr": args.lr, "lr_decay": args.lr_decay, "patience": args.patience,
+    # on --resume, --lr/--lr-decay (when given) start a new schedule from the checkpoint
+    schedule = {"lr": args.lr, "lr_decay": args.lr_decay}
+    if not args.resume:
+        schedule = {"lr": 1e-3, "lr_decay": 0.995} | {k: v for k, v in schedule.items() if v}
+    settings = {**{k: v for k, v in schedule.items() if v}, "patience": args.patience,
                 "epochs": 1 if args.smoke else args.epochs, "checkpoint_every": 2000}
     if args.max_minutes:
         settings["max_seconds"] = args.max_minutes * 60
@@ -77,7 +81,11 @@ def main() -> None:
         return
     plot_elbo_terms(hist, FIGURES / f"elbo-terms-{tag}.png", x="seconds",
                     title=f"{tag}, validation images")
-    conf = {**cfg, "lr": args.lr, "lr_decay": args.lr_decay, "epochs_run": len(hist),
+    # the schedule as run: where the learning rate started and where a resume reset it
+    starts = [f"{h['lr']:.3g} from epoch {h['epoch']}" for i, h in enumerate(hist)
+              if i == 0 or h["lr"] > hist[i - 1]["lr"]]
+    conf = {**cfg, "lr": s["config"]["lr"], "lr_decay": s["config"]["lr_decay"],
+            "schedule": ", then ".join(starts), "epochs_run": len(hist),
             "best_epoch": s["best_epoch"], "test_samples": k}
     d = "binarized-mnist"
     records.write("vae", [

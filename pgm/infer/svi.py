@@ -165,6 +165,10 @@ def _payload(model, opt, sched, cfg, state, data_name):
     }
 
 
+#: settings that may differ from the checkpoint's on ``resume=True``
+RESUMABLE = ("epochs", "patience", "max_seconds", "lr", "lr_decay")
+
+
 def fit(
     model: GenerativeModel,
     train: torch.Tensor,
@@ -184,7 +188,8 @@ def fit(
         stopping, or ``None``.
     :param out: directory for ``best.pt``/``last.pt``; ``None`` writes nothing.
     :param resume: continue from ``out/last.pt`` with its settings; only ``epochs``,
-        ``patience`` and ``max_seconds`` may be changed on resuming.
+        ``patience`` and ``max_seconds`` (when to stop) and ``lr`` and ``lr_decay`` (a new
+        learning-rate schedule from the resumed point on) may be changed on resuming.
     :param data_name: recorded in the checkpoints.
     :param on_step: called as ``on_step(step, loss)`` after every optimizer step.
     :param settings: fields of :class:`TrainConfig`; unset ones come from
@@ -203,8 +208,8 @@ def fit(
 
     ckpt = checkpoint.load(out, checkpoint.LAST) if resume else None
     if ckpt is not None:
-        # the run's own settings, except the ones that say when to stop, which may change
-        stop = {k: settings[k] for k in ("epochs", "patience", "max_seconds") if k in settings}
+        # the run's own settings, except when to stop and the learning-rate schedule
+        stop = {k: settings[k] for k in RESUMABLE if k in settings}
         cfg = TrainConfig(**{**ckpt["train_config"], **stop,
                              "progress": settings.get("progress", True)})
     else:
@@ -217,6 +222,11 @@ def fit(
         checkpoint.restore(model, ckpt)
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
+        if "lr" in settings:  # a new schedule starts from the resumed step
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr
+            sched.base_lrs, sched._last_lr = [cfg.lr], [cfg.lr]
+        sched.gamma = cfg.lr_decay
         state = _State(**ckpt["state"])
         torch.set_rng_state(ckpt["rng"])
     else:

@@ -90,6 +90,19 @@ def test_divergence_is_reported():
         pgm.fit(m, toy_data(), progress=False)
 
 
+def test_resume_with_a_new_learning_rate_schedule(tmp_path):
+    x = toy_data()
+    m = pgm.build("mixture", shape=SHAPE, components=3)
+    pgm.fit(m, x, out=tmp_path, **{**SETTINGS, "epochs": 2, "lr_decay": 0.5})
+    s = pgm.fit(m, x, out=tmp_path, resume=True, epochs=4, lr=0.01, lr_decay=0.9,
+                progress=False)
+    assert [h["lr"] for h in s["history"]] == pytest.approx([0.05, 0.025, 0.01, 0.009])
+    assert s["config"]["lr"] == 0.01 and s["config"]["lr_decay"] == 0.9
+    # settings other than when to stop and the schedule stay the checkpoint's
+    s = pgm.fit(m, x, out=tmp_path, resume=True, epochs=5, batch_size=7, progress=False)
+    assert s["config"]["batch_size"] == 50 and s["history"][-1]["lr"] == pytest.approx(0.0081)
+
+
 def test_resume_without_checkpoint_is_clear(tmp_path):
     m = pgm.build("mixture", shape=SHAPE, components=3)
     tmp_path.mkdir(exist_ok=True)
