@@ -1,4 +1,4 @@
-"""The ``pgm`` command line: demo, list, train, eval, sample, data.
+"""The ``pgm`` command line: demo, list, train, eval, sample, fit, inspect, data.
 
 Every sub-command has ``--help``. Errors that pgm raises on purpose print as
 one line ``pgm: error: ...`` and exit with status 2.
@@ -20,6 +20,7 @@ from pgm.core import build, get, names
 from pgm.errors import PGMError
 from pgm.infer import checkpoint, evaluate, fit
 from pgm.infer.svi import Interrupted, TrainConfig
+from pgm.io import atomic_write
 from pgm.viz import save_grid
 
 
@@ -123,6 +124,80 @@ def cmd_demo(args) -> int:
     return 0
 
 
+PROGRAM_JSON = "program.json"
+
+
+def cmd_fit(args) -> int:
+    """SVI on a user's model file; the run is rebuilt later from ``DIR/program.json``."""
+    from pgm.core.program import from_spec
+
+    out = Path(args.out)
+    spec = {"model": args.model, "guide": args.guide, "data": args.data,
+            "set": dict(args.set), "plate": args.plate}
+    if args.resume:
+        spec = _read_spec(out)
+    settings = {k: v for k, v in vars(args).items()
+                if k in TrainConfig.__dataclass_fields__ and v is not None}
+    settings["progress"] = not args.no_progress
+    program = from_spec(spec)  # imports, reads and traces: fails before anything is written
+    TrainConfig(**{**program.defaults, **settings})
+    if not args.resume:
+        spec.update(model=f"{Path(spec['model'].rpartition(':')[0]).resolve()}:"
+                          f"{spec['model'].rpartition(':')[2]}",
+                    data=str(Path(spec["data"]).resolve()) if spec["data"] else None,
+                    guide=program.config["guide"] or "none")
+        with atomic_write(out / PROGRAM_JSON) as f:
+            f.write(json.dumps(spec, indent=1).encode())
+    print(f"fitting {program.config['model']} (guide {spec['guide']}, latent sites "
+          f"{program.latent}, {program.num_data} examples) -> {out}", file=sys.stderr)
+    try:
+        summary = fit(program, out=out, resume=args.resume, **settings)
+    except Interrupted as e:
+        print(f"pgm: {e}", file=sys.stderr)
+        return 130
+    print(f"final loss {summary['running']:.4g} after {summary['epoch']} epochs "
+          f"({summary['seconds']:.1f} s); inspect with: pgm inspect {out}")
+    return 0
+
+
+def _read_spec(run: Path) -> dict:
+    file = Path(run) / PROGRAM_JSON
+    if not file.is_file():
+        raise PGMError(f"{run}: no {PROGRAM_JSON}; expected the directory of a `pgm fit` run")
+    return json.loads(file.read_text())
+
+
+def cmd_inspect(args) -> int:
+    """The posterior of a ``pgm fit`` run: ArviZ summary, LOO, plots."""
+    import warnings
+
+    import arviz as az
+
+    from pgm.core.program import from_spec
+    from pgm.inspect import posterior
+    from pgm.viz import plot_inference
+
+    run = Path(args.dir)
+    program = from_spec(_read_spec(run))
+    checkpoint.restore(program, checkpoint.load(run, args.which))
+    idata = posterior(program, num_samples=args.num_samples, seed=args.seed,
+                      chains=args.chains)
+    summary = az.summary(idata, var_names=program.latent)
+    print(summary.to_string())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pareto k warnings are printed below
+        for site in program.observed:
+            loo = az.loo(idata, var_name=site)
+            print(f"loo ({site}): elpd {loo.elpd_loo:.2f} (se {loo.se:.2f}), p_loo "
+                  f"{loo.p_loo:.2f}, Pareto k > 0.7: {int((loo.pareto_k > 0.7).sum())}")
+    out = Path(args.out) if args.out else run / "inspect"
+    with atomic_write(out / "summary.csv") as f:
+        f.write(summary.to_csv().encode())
+    for path in plot_inference(idata, out, var_names=program.latent):
+        print(path)
+    return 0
+
+
 def cmd_data(args) -> int:
     if args.action == "where":
         for d in pgm_data.search_dirs(args.data_dir):
@@ -195,6 +270,40 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("fit", help="fit your own Pyro model (FILE.py:NAME) by SVI",
+                       description="SVI on a Pyro model function of a Python file; writes "
+                                   "DIR/program.json, DIR/best.pt, DIR/last.pt.")
+    p.add_argument("model", help="FILE.py:NAME, the model function")
+    p.add_argument("--guide", default=None,
+                   help="a guide function of the same file, an automatic guide (auto_normal, "
+                        "auto_delta, auto_diagonal_normal, auto_low_rank_multivariate_normal, "
+                        "auto_iaf_normal, ...) or none (default: the file's `guide`, else "
+                        "auto_normal)")
+    p.add_argument("--data", default=None,
+                   help=".csv (a header of column names) or .npz: the model's keyword arguments")
+    p.add_argument("--set", type=_kv, action="append", default=[], metavar="KEY=VALUE",
+                   help="a further keyword argument of the model, e.g. --set groups=8")
+    p.add_argument("--plate", default="data", help="the plate that mini-batches subsample")
+    p.add_argument("--out", required=True, help="run directory")
+    for flag in ("--epochs", "--batch-size", "--seed"):
+        p.add_argument(flag, type=int)
+    for flag in ("--lr", "--lr-decay", "--max-seconds", "--clip-norm"):
+        p.add_argument(flag, type=float)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in OUT (its program.json and last.pt)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("inspect", help="posterior of a `pgm fit` run: ArviZ summary and plots")
+    p.add_argument("dir", help="run directory of `pgm fit`")
+    p.add_argument("--num-samples", type=int, default=1000)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="folder for summary.csv and plots "
+                                               "(default DIR/inspect)")
+    p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
+    p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("data", help="where data is looked for; download a data set")
     p.add_argument("action", choices=["where", "download"])

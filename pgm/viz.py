@@ -71,3 +71,41 @@ def plot_elbo_terms(history: list[dict], path: str | Path, x: str = "epoch",
         fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_inference(idata, out: str | Path, var_names: list[str] | None = None) -> list[Path]:
+    """ArviZ's standard pictures of a posterior, one PNG each, into the folder ``out``.
+
+    ``trace.png`` (``az.plot_trace``), ``posterior.png`` (``az.plot_posterior``),
+    ``pair.png`` (``az.plot_pair``, when there are 2 to 8 scalar components) and
+    ``ppc.png`` (``az.plot_ppc``, when there is a posterior predictive group).
+    """
+    import warnings
+
+    import arviz as az
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    scalars = sum(int(np.prod(idata.posterior[v].shape[2:])) for v in
+                  (var_names or list(idata.posterior.data_vars)))
+    plots = {"trace": lambda: az.plot_trace(idata, var_names=var_names),
+             "posterior": lambda: az.plot_posterior(idata, var_names=var_names)}
+    if 2 <= scalars <= 8:
+        plots["pair"] = lambda: az.plot_pair(idata, var_names=var_names, kind="kde")
+    if "posterior_predictive" in idata.groups():
+        plots["ppc"] = lambda: az.plot_ppc(idata, num_pp_samples=50)
+    written = []
+    for name, draw in plots.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # subplot caps, KDE of few values
+            axes = draw()
+        fig = np.asarray(axes).ravel()[0].get_figure()
+        path = out / f"{name}.png"
+        with atomic_write(path) as f:
+            fig.savefig(f, format="png", dpi=90)
+        plt.close(fig)
+        written.append(path)
+    return written

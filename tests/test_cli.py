@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -93,3 +94,90 @@ def test_every_model_goes_through_train_eval_sample(capsys, tmp_path, name):
 def test_joint_on_images_is_refused_politely(capsys, tmp_path):
     code, _, err = run(capsys, "train", "joint", "--data", "shapes", "--out", str(tmp_path))
     assert code == 2 and "2^784 - 1 parameters" in err
+
+
+# ---- pgm fit / pgm inspect on a user's model file -------------------------------------
+
+MODEL_FILE = '''
+import pyro
+import pyro.distributions as dist
+
+
+def model(flips):
+    p = pyro.sample("p", dist.Beta(2.0, 2.0))
+    with pyro.plate("data", len(flips)) as i:
+        pyro.sample("flip", dist.Bernoulli(p), obs=flips[i])
+
+
+def guide(flips):
+    a = pyro.param("a", lambda: flips.new_tensor(1.0), constraint=dist.constraints.positive)
+    b = pyro.param("b", lambda: flips.new_tensor(1.0), constraint=dist.constraints.positive)
+    pyro.sample("p", dist.Beta(a, b))
+'''
+
+
+@pytest.fixture
+def user_files(tmp_path):
+    (tmp_path / "coin.py").write_text(MODEL_FILE)
+    flips = [1] * 70 + [0] * 30
+    (tmp_path / "flips.csv").write_text("flips\n" + "\n".join(map(str, flips)) + "\n")
+    return tmp_path
+
+
+def test_fit_then_inspect_a_user_model(capsys, user_files):
+    d = user_files / "run"
+    code, out, err = run(capsys, "fit", f"{user_files / 'coin.py'}:model", "--data",
+                         str(user_files / "flips.csv"), "--out", str(d), "--epochs", "1500",
+                         "--lr", "0.05", "--lr-decay", "0.998", "--no-progress")
+    assert code == 0, err
+    spec = json.loads((d / "program.json").read_text())
+    assert spec["guide"] == "guide"  # the file's own guide by default
+    assert (d / "best.pt").is_file() and "pgm inspect" in out
+    code, out, err = run(capsys, "inspect", str(d), "--num-samples", "400")
+    assert code == 0, err
+    row = next(line.split() for line in out.splitlines() if line.startswith("p "))
+    assert abs(float(row[1]) - 72 / 104) < 0.03  # Beta(72, 32): mean 0.692
+    assert "loo (flip): elpd" in out
+    for name in ("summary.csv", "trace.png", "posterior.png", "ppc.png"):
+        assert (d / "inspect" / name).stat().st_size > 0
+    # an automatic guide by name, and mini-batches, from the same file
+    code, _, err = run(capsys, "fit", f"{user_files / 'coin.py'}:model", "--data",
+                       str(user_files / "flips.csv"), "--out", str(user_files / "auto"),
+                       "--guide", "auto_delta", "--batch-size", "25", "--epochs", "3",
+                       "--no-progress")
+    assert code == 0, err
+    assert json.loads((user_files / "auto" / "program.json").read_text())["guide"] == \
+        "auto_delta"
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda d: (d / "coin.py").write_text("import nosuchmodule\n"),
+     "importing .*coin.py raised ModuleNotFoundError"),
+    (lambda d: (d / "flips.csv").write_text("flips,other\n1,2\n0,3\n"),
+     r"accepts the keyword arguments \['flips'\], got also \['other'\]"),
+    (lambda d: (d / "flips.csv").write_text("flips\n1\nnan\n"), "1 NaN"),
+    (lambda d: (d / "flips.csv").write_text("flips\n1\nyes\n"), "line 3: expected a number"),
+    (lambda d: (d / "flips.csv").write_text("flips\n1\n3\n"), "site 'flip'"),
+])
+def test_fit_errors_are_clear_and_write_nothing(capsys, user_files, edit, match):
+    edit(user_files)
+    d = user_files / "run"
+    code, _, err = run(capsys, "fit", f"{user_files / 'coin.py'}:model", "--data",
+                       str(user_files / "flips.csv"), "--out", str(d), "--no-progress")
+    assert code == 2 and re.search(match, err), err
+    assert not d.exists()
+
+
+def test_fit_with_a_guide_that_does_not_match(capsys, user_files):
+    with open(user_files / "coin.py", "a") as f:
+        f.write("\n\ndef other(flips):\n    pyro.sample('q', dist.Beta(1.0, 1.0))\n")
+    code, _, err = run(capsys, "fit", f"{user_files / 'coin.py'}:model", "--data",
+                       str(user_files / "flips.csv"), "--out", str(user_files / "r"),
+                       "--guide", "other")
+    assert code == 2 and "missing ['p']; not in the model ['q']" in err
+    assert not (user_files / "r").exists()
+
+
+def test_inspect_of_a_directory_that_is_no_fit_run(capsys, tmp_path):
+    code, _, err = run(capsys, "inspect", str(tmp_path))
+    assert code == 2 and "no program.json" in err

@@ -70,3 +70,58 @@ def read_npz(path: str | Path, key: str) -> np.ndarray:
             return archive[key]
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: cannot read .npz archive ({e}); it may be truncated") from e
+
+
+def read_table(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a user's data file into named arrays: the keyword arguments of a model.
+
+    * ``.csv``: a header row of column names, then one row per record; each column
+      becomes a 1-D float array (a model indexes with ``column.long()``);
+    * ``.npz``: every array of the archive, under its own name.
+
+    :raises DataError: the file is missing, of another format or unparsable; a CSV
+        with an empty cell or a non-numeric entry (named by column and row).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data: {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(path) as archive:
+                return {k: archive[k] for k in archive.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise DataError(f"data: cannot read {path} as .npz ({e})") from e
+    if suffix != ".csv":
+        raise DataError(f"data: expected a .csv or .npz file, got {path.name!r}")
+    lines = [ln.rstrip("\r\n") for ln in path.read_text().splitlines() if ln.strip()]
+    if len(lines) < 2:
+        raise DataError(f"data: {path} needs a header row and at least one record")
+    names = [c.strip() for c in lines[0].split(",")]
+    if len(set(names)) != len(names) or not all(n.isidentifier() for n in names):
+        raise DataError(f"data: {path}: expected distinct column names that are Python "
+                        f"identifiers, got {names}")
+    cols: list[list[str]] = [[] for _ in names]
+    for row, line in enumerate(lines[1:], start=2):
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) != len(names):
+            raise DataError(f"data: {path} line {row}: expected {len(names)} values, "
+                            f"got {len(cells)}")
+        for col, cell in zip(cols, cells, strict=True):
+            col.append(cell)
+    out = {}
+    for name, col in zip(names, cols, strict=True):
+        bad = next((i for i, c in enumerate(col) if not _is_float(c)), None)
+        if bad is not None:
+            raise DataError(f"data: {path} column {name!r} line {bad + 2}: expected a "
+                            f"number, got {col[bad]!r}")
+        out[name] = np.array([float(c) for c in col])
+    return out
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

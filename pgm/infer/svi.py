@@ -24,7 +24,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 
 from pgm.core import GenerativeModel
 from pgm.core.base import direct_parameters
+from pgm.core.program import Program
 from pgm.errors import check_positive_int
 from pgm.infer import checkpoint
 from pgm.infer.evaluate import nll
@@ -60,6 +61,8 @@ class TrainConfig:
     clip_norm: float | None = None
     #: stop after the epoch during which training time passes this many seconds
     max_seconds: float | None = None
+    #: print a line of figures every this many epochs (0: never)
+    log_every: int = 1
 
     def __post_init__(self) -> None:
         check_positive_int(self.epochs, "epochs")
@@ -73,6 +76,9 @@ class TrainConfig:
             raise ValueError(f"lr: expected a positive finite number, got {self.lr!r}")
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise ValueError(f"max_seconds: expected a positive number, got {self.max_seconds!r}")
+        if isinstance(self.log_every, bool) or not (isinstance(self.log_every, int)
+                                                    and self.log_every >= 0):
+            raise ValueError(f"log_every: expected an integer >= 0, got {self.log_every!r}")
         if not (0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay: expected a number in (0, 1], got {self.lr_decay!r}")
 
@@ -166,14 +172,16 @@ def _payload(model, opt, sched, cfg, state, data_name):
 
 
 #: settings that may differ from the checkpoint's on ``resume=True``
-RESUMABLE = ("epochs", "patience", "max_seconds", "lr", "lr_decay")
+RESUMABLE = ("epochs", "patience", "max_seconds", "lr", "lr_decay", "log_every")
 
 
 def fit(
-    model: GenerativeModel,
-    train: torch.Tensor,
+    model: GenerativeModel | Callable,
+    train: torch.Tensor | None = None,
     valid: torch.Tensor | None = None,
     *,
+    guide: Callable | str | None = "auto_normal",
+    data: Mapping[str, Any] | None = None,
     out: str | Path | None = None,
     resume: bool = False,
     data_name: str = "",
@@ -182,8 +190,14 @@ def fit(
 ) -> dict[str, Any]:
     """Fit ``model`` to ``train`` by SVI; returns a summary with the history.
 
-    :param model: any :class:`~pgm.core.GenerativeModel`.
-    :param train: training images ``(n, pixels)``.
+    :param model: any :class:`~pgm.core.GenerativeModel` (a
+        :class:`~pgm.core.program.Program` included), or a plain Pyro model function or
+        ``PyroModule``, which is wrapped as ``Program(model, guide, data)``; the summary's
+        ``"model"`` is the model trained.
+    :param train: training images ``(n, pixels)``; for a program, its example indices
+        (by default all of them).
+    :param guide: for a plain Pyro model only: its guide or an automatic guide's name.
+    :param data: for a plain Pyro model only: its keyword arguments.
     :param valid: validation images ``(m, pixels)`` for the per-epoch NLL and early
         stopping, or ``None``.
     :param out: directory for ``best.pt``/``last.pt``; ``None`` writes nothing.
@@ -195,6 +209,17 @@ def fit(
     :param settings: fields of :class:`TrainConfig`; unset ones come from
         ``model.defaults``, then the dataclass.
     """
+    if not isinstance(model, GenerativeModel):
+        if not callable(model):
+            raise TypeError(f"model: expected a pgm model or a Pyro model function, "
+                            f"got {type(model).__name__}")
+        model = Program(model, guide, data)
+    elif data is not None:
+        raise TypeError("data: only for a plain Pyro model; a pgm model takes train")
+    if train is None:
+        if not isinstance(model, Program):
+            raise TypeError(f"train: {model.name or type(model).__name__} needs training data")
+        train = model.indices()
     unknown = set(settings) - set(TrainConfig.__dataclass_fields__)
     if unknown:
         raise TypeError(f"fit: unknown settings {sorted(unknown)}; "
@@ -297,8 +322,9 @@ def fit(
                 else:
                     state.stale += 1
             state.history.append(record)
-            bar.write(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                               for k, v in record.items()))
+            if cfg.log_every and state.epoch % cfg.log_every == 0:
+                bar.write(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                   for k, v in record.items()))
             if valid is None:
                 save(checkpoint.BEST)
             save(checkpoint.LAST)
@@ -307,5 +333,5 @@ def fit(
     bar.close()
     if valid is not None and out is not None and (out / checkpoint.BEST).is_file():
         checkpoint.restore(model, checkpoint.load(out, checkpoint.BEST))
-    return {"config": asdict(cfg), **asdict(state)}
+    return {"config": asdict(cfg), **asdict(state), "model": model}
 

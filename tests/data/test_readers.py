@@ -58,3 +58,26 @@ def test_npz_missing_key_and_corrupt(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04garbage")
     with pytest.raises(DataError, match="cannot read"):
         readers.read_npz(tmp_path / "bad.npz", "train")
+
+
+def test_read_table_csv_and_npz(tmp_path):
+    from pgm.data.readers import read_table
+
+    (tmp_path / "t.csv").write_text("x,y\n1,0.5\n2,-1e3\n")
+    t = read_table(tmp_path / "t.csv")
+    assert list(t) == ["x", "y"] and t["x"].tolist() == [1.0, 2.0]
+    assert t["y"].tolist() == [0.5, -1000.0]
+    np.savez(tmp_path / "t.npz", a=np.arange(3), b=np.ones((2, 2)))
+    t = read_table(tmp_path / "t.npz")
+    assert t["a"].dtype.kind == "i" and t["b"].shape == (2, 2)
+    for text, match in (("x,x\n1,2\n", "distinct column names"), ("x\n", "at least one"),
+                        ("x,y\n1\n", "line 2: expected 2 values, got 1"),
+                        ("x\n1\n\n \n,\n", "expected 1 values, got 2")):
+        (tmp_path / "b.csv").write_text(text)
+        with pytest.raises(DataError, match=match):
+            read_table(tmp_path / "b.csv")
+    (tmp_path / "t.txt").write_text("x\n1\n")
+    with pytest.raises(DataError, match="expected a .csv or .npz file, got 't.txt'"):
+        read_table(tmp_path / "t.txt")
+    with pytest.raises(DataError, match="does not exist"):
+        read_table(tmp_path / "missing.csv")
