@@ -54,3 +54,34 @@ def auroc(inlier_scores: torch.Tensor, outlier_scores: torch.Tensor) -> float:
     n_in, n_out = len(inlier_scores), len(outlier_scores)
     u = ranks[n_in:].sum() - n_out * (n_out + 1) / 2
     return float(u / (n_in * n_out))
+
+
+def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
+                 test_y: torch.Tensor, l2: float = 1e-4, steps: int = 200) -> float:
+    """Test accuracy of a linear classifier trained on features: representation quality.
+
+    Multinomial logistic regression on standardized features ``(n, F)`` with labels
+    ``(n,)`` in ``0..C-1``, fitted by full-batch L-BFGS (deterministic) with an L2
+    penalty ``l2``; the standardization uses the training features only.
+    """
+    if train_x.dim() != 2 or test_x.dim() != 2 or train_x.shape[1] != test_x.shape[1]:
+        raise ValueError(f"train_x, test_x: expected (n, F) features of one width, got "
+                         f"{tuple(train_x.shape)} and {tuple(test_x.shape)}")
+    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
+        raise ValueError("train_y, test_y: expected one label per example")
+    mean, sd = train_x.mean(0), train_x.std(0).clamp_min(1e-6)
+    a, b = ((t.double() - mean) / sd for t in (train_x, test_x))
+    classes = int(max(train_y.max(), test_y.max())) + 1
+    w = torch.zeros(a.shape[1], classes, dtype=torch.float64, requires_grad=True)
+    c = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w, c], max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(a @ w + c, train_y) + l2 * (w**2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        return float(((b @ w + c).argmax(1) == test_y).double().mean())
