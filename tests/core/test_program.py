@@ -8,6 +8,7 @@ from pyro.infer import TraceEnum_ELBO
 from pyro.nn import PyroModule, PyroSample
 
 import pgm
+import pgm.inspect
 from pgm.core.program import ModelError, Program, load_source
 from pgm.errors import DataError
 from pgm.infer import checkpoint
@@ -215,3 +216,22 @@ def test_load_source(tmp_path):
     bad.write_text("import pyro\nraise RuntimeError('my own failure')\n")
     with pytest.raises(ModelError, match="importing .*bad.py raised RuntimeError: my own"):
         load_source(f"{bad}:model")
+
+
+def die(rolls):
+    probs = pyro.sample("probs", dist.Dirichlet(torch.ones(4)))
+    with pyro.plate("data", len(rolls)) as i:
+        pyro.sample("roll", dist.Categorical(probs), obs=rolls[i])
+
+
+@pytest.mark.parametrize("guide", sorted(pgm.core.program.AUTOGUIDES))
+def test_every_automatic_guide_fits(guide):
+    rolls = torch.tensor([0] * 10 + [1] * 20 + [2] * 30 + [3] * 40)
+    prog = Program(die, guide, {"rolls": rolls})
+    s = pgm.fit(prog, epochs=300, lr=0.05, progress=False, log_every=0)
+    first, last = s["history"][0]["train_loss"], s["history"][-1]["train_loss"]
+    assert last < first
+    # every guide's draws (a point for AutoDelta) sit near the exact posterior mean
+    draws = pgm.inspect.posterior(prog, num_samples=400).posterior["probs"].values
+    exact = (1 + torch.tensor([10.0, 20, 30, 40])) / 104
+    assert torch.allclose(torch.as_tensor(draws).mean((0, 1)), exact.float(), atol=0.04)
