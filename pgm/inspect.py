@@ -88,7 +88,9 @@ def predictive(model: Callable, data: Mapping[str, Any], draws: list[dict[str, t
         values = {s: tr.nodes[s]["value"] for s in latent}
         full.append(values)
         loglik.append({s: tr.nodes[s]["fn"].log_prob(tr.nodes[s]["value"]) for s in observed})
-        new = trace(poutine.uncondition(poutine.condition(model, values)), data, "model")
+        # uncondition inside, condition outside: the observed sites are drawn anew while
+        # the latent sites keep this draw's values (the other order redraws them too)
+        new = trace(poutine.condition(poutine.uncondition(model), values), data, "model")
         ppc.append({s: new.nodes[s]["value"] for s in observed})
     dims, default = site_dims(tr, latent + observed)
     return az.from_dict(

@@ -103,3 +103,21 @@ def test_posterior_checks_its_arguments():
         posterior(prog, num_samples=10, chains=4)
     with pytest.raises(ValueError, match="chains"):
         posterior(prog, num_samples=10, chains=0)
+
+
+def test_posterior_predictive_draws_new_data_given_the_posterior_not_the_prior():
+    def model(y):
+        mu = pyro.sample("mu", dist.Normal(0.0, 10.0))
+        with pyro.plate("data", len(y)):
+            pyro.sample("y", dist.Normal(mu, 0.1), obs=y)
+
+    y = torch.full((20,), 5.0)
+    prog = Program(model, "auto_normal", {"y": y})
+    pgm.fit(prog, epochs=1000, lr=0.05, progress=False, log_every=0)
+    idata = posterior(prog, num_samples=400)
+    mu = torch.as_tensor(idata.posterior["mu"].values)
+    new = torch.as_tensor(idata.posterior_predictive["y"].values)
+    assert abs(mu.mean() - 5) < 0.05
+    # y_new ~ N(mu, 0.1) for each draw's own mu: the residuals have sd 0.1
+    resid = new - mu[..., None]
+    assert abs(resid.mean()) < 0.01 and abs(resid.std() - 0.1) < 0.01
