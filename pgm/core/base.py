@@ -64,6 +64,13 @@ class GenerativeModel(nn.Module):
     #: training defaults that suit this model (override from the command line)
     defaults: ClassVar[dict[str, Any]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a subclass is another model: it does not inherit its parent's registry name
+        # (its checkpoints would be rebuilt as the parent); ``register`` gives it its own
+        if "name" not in cls.__dict__:
+            cls.name = ""
+
     def __init__(self, shape: tuple[int, ...] = (1, 28, 28), **config: Any):
         super().__init__()
         self.shape = tuple(int(s) for s in shape)

@@ -81,6 +81,15 @@ def restore(model: GenerativeModel, ckpt: dict[str, Any]) -> GenerativeModel:
 def load_model(path: str | Path, which: str = BEST) -> tuple[GenerativeModel, dict[str, Any]]:
     """Rebuild the model a checkpoint was written from; returns ``(model, checkpoint)``."""
     ckpt = load(path, which)
+    if not ckpt["model"]:
+        raise CheckpointError(
+            f"checkpoint: {ckpt['path']} was written by a model class that is not registered; "
+            "register it with @pgm.register('name'), or rebuild it yourself and call "
+            "pgm.infer.checkpoint.restore(model, checkpoint.load(path))")
+    if ckpt["model"] == "program":
+        raise CheckpointError(
+            f"checkpoint: {ckpt['path']} holds a user's model (`pgm fit`); rebuild it with "
+            "pgm.core.program.from_spec (or `pgm inspect`) and checkpoint.restore")
     model = build(ckpt["model"], **ckpt["config"])
     restore(model, ckpt)
     model.eval()

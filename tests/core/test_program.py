@@ -10,7 +10,7 @@ from pyro.nn import PyroModule, PyroSample
 import pgm
 import pgm.inspect
 from pgm.core.program import ModelError, Program, load_source
-from pgm.errors import DataError
+from pgm.errors import CheckpointError, DataError
 from pgm.infer import checkpoint
 
 FLIPS = (torch.rand(200, generator=torch.Generator().manual_seed(1)) < 0.7).float()
@@ -103,6 +103,8 @@ def test_params_are_private_to_each_program_and_checkpointed(tmp_path):
     c = Program(model, None, {"x": torch.full((10,), 4.0)})
     checkpoint.restore(c, checkpoint.load(tmp_path))
     assert c.param("m") == a.param("m")
+    with pytest.raises(CheckpointError, match="from_spec"):
+        checkpoint.load_model(tmp_path)  # a user's function is not in the registry
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):

@@ -61,3 +61,20 @@ def test_a_failed_write_keeps_the_previous_file(run, monkeypatch):
         checkpoint.save(path / "last.pt", {"model": "x"})
     assert (path / "last.pt").read_bytes() == before
     assert sorted(p.name for p in path.iterdir()) == ["best.pt", "last.pt"]
+
+
+def test_an_unregistered_subclass_is_not_rebuilt_as_its_parent(tmp_path):
+    from pgm.latent.vae import VAE
+
+    class Sub(VAE):  # not registered: it must not pass for a plain "vae"
+        pass
+
+    assert Sub.name == "" and VAE.name == "vae"
+    m = Sub(shape=(1, 2, 2), latent=2, hidden=[3])
+    pgm.fit(m, torch.zeros(4, 4), epochs=1, progress=False, out=tmp_path)
+    with pytest.raises(CheckpointError, match="not registered"):
+        checkpoint.load_model(tmp_path)
+    again = Sub(shape=(1, 2, 2), latent=2, hidden=[3])
+    checkpoint.restore(again, checkpoint.load(tmp_path))  # the user rebuilds it
+    for p, q in zip(m.parameters(), again.parameters(), strict=True):
+        assert torch.equal(p, q)
