@@ -41,6 +41,7 @@ import pgm
 from pgm.core.program import Program
 from pgm.inspect import posterior
 from pgm.structure.bayesnet import BayesNet
+from pgm.viz import save_figure
 
 HIDDEN = ("flu", "allergy")
 SYMPTOMS = ("fever", "cough", "sneeze", "itchy_eyes", "runny_nose")
@@ -219,10 +220,7 @@ def plot(records: torch.Tensor, sampled: torch.Tensor, exact: torch.Tensor,
         ax.set_xlabel("record: " + " ".join(s.split("_")[0][:5] for s in SYMPTOMS))
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ import pgm
 from pgm.core.program import Program
 from pgm.infer.mcmc import nuts
 from pgm.inspect import posterior
+from pgm.viz import save_figure
 
 PRIOR_COIN = (2.0, 2.0)
 PRIOR_DIE = torch.ones(6)
@@ -119,10 +120,7 @@ def plot(fits: dict, path: Path) -> Path:
         ax.set_title("coin: P(heads)" if name == "coin" else "die: P(face 6)")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def main() -> None:

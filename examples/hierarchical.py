@@ -34,6 +34,7 @@ import pgm  # noqa: E402
 from pgm.core.program import Program  # noqa: E402
 from pgm.infer.mcmc import nuts  # noqa: E402
 from pgm.inspect import posterior  # noqa: E402
+from pgm.viz import save_figure  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
@@ -106,13 +107,11 @@ def plot(fits: dict[str, az.InferenceData], truth: dict[str, torch.Tensor], out:
     """``forest.png``: every fit's intervals; ``posterior.png``: NUTS with the true values."""
     az.plot_forest(list(fits.values()), model_names=list(fits), var_names=[*HYPER, "theta"],
                    combined=True, hdi_prob=0.94, figsize=(6, 6))
-    plt.savefig(out / "forest.png", dpi=110, bbox_inches="tight")
-    plt.close("all")
+    save_figure(plt.gcf(), out / "forest.png")
     ref = {k: [{"ref_val": float(truth[k])}] for k in HYPER}
     az.plot_posterior(fits["nuts"], var_names=list(HYPER), ref_val=ref, figsize=(12, 3),
                       textsize=9)
-    plt.savefig(out / "posterior.png", dpi=110, bbox_inches="tight")
-    plt.close("all")
+    save_figure(plt.gcf(), out / "posterior.png")
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from pyro.infer import infer_discrete
 import pgm
 from pgm.core.program import Program
 from pgm.inspect import posterior
+from pgm.viz import save_figure
 
 K = 3
 TRUE = {
@@ -174,10 +175,7 @@ def plot(y: torch.Tensor, z: torch.Tensor, decoded: torch.Tensor, marginals: tor
     bottom.set_ylabel("p(z_t | y)")
     bottom.set_xlabel("t")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def main() -> None:

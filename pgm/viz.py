@@ -43,6 +43,17 @@ def save_grid(images: torch.Tensor, shape: tuple[int, ...], path: str | Path,
     return path
 
 
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Write a matplotlib figure to the PNG ``path`` (atomically, folders made), then close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def plot_elbo_terms(history: list[dict], path: str | Path, x: str = "epoch",
                     title: str | None = None) -> Path:
     """Plot a VAE's ELBO terms from a training history (``reconstruction``, ``kl``) to PNG.
@@ -66,11 +77,7 @@ def plot_elbo_terms(history: list[dict], path: str | Path, x: str = "epoch",
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_inference(idata, out: str | Path, var_names: list[str] | None = None) -> list[Path]:
@@ -86,7 +93,6 @@ def plot_inference(idata, out: str | Path, var_names: list[str] | None = None) -
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     out = Path(out)
     scalars = sum(int(np.prod(idata.posterior[v].shape[2:])) for v in
@@ -103,9 +109,5 @@ def plot_inference(idata, out: str | Path, var_names: list[str] | None = None) -
             warnings.simplefilter("ignore", UserWarning)  # subplot caps, KDE of few values
             axes = draw()
         fig = np.asarray(axes).ravel()[0].get_figure()
-        path = out / f"{name}.png"
-        with atomic_write(path) as f:
-            fig.savefig(f, format="png", dpi=90)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_figure(fig, out / f"{name}.png", dpi=90))
     return written
