@@ -55,8 +55,8 @@ def main() -> None:
     # binarized MNIST's test split is ordered by digit: take images spread over all of it
     spread = test.x[torch.linspace(0, len(test) - 1, 1000).long().unique()]
     nll = pgm.infer.nll(model, spread)
-    print(f"test NLL (importance sampled, {model.config['eval_samples']} samples, 1000 images):"
-          f" {nll:.2f} nats")
+    print(f"test NLL (importance sampled, {model.config['eval_samples']} samples, "
+          f"{len(spread)} images): {nll:.2f} nats")
 
     x = spread[:: len(spread) // 4][:4]
     idata = latent_posterior(model, x, num_samples=500)
