@@ -54,36 +54,100 @@ def cmd_list(args) -> int:
     return 0
 
 
+#: ``pgm train`` options that only adversarial training takes
+ADVERSARIAL_FLAGS = ("lr_d", "d_steps", "sample_every")
+
+
 def cmd_train(args) -> int:
+    """SVI for likelihood models; the adversarial loop for GANs (``kind == "implicit"``)."""
     cls = get(args.model)
+    adversarial = cls.kind == "implicit"
+    if adversarial:
+        from pgm.infer.adversarial import AdversarialConfig as Config
+        from pgm.infer.adversarial import train as trainer
+    else:
+        Config, trainer = TrainConfig, fit
+        given = [f"--{k.replace('_', '-')}" for k in ADVERSARIAL_FLAGS
+                 if getattr(args, k) is not None]
+        if given:
+            raise PGMError(f"{', '.join(given)}: only for GANs (adversarial training); "
+                           f"{args.model!r} is fitted by SVI")
     settings = {k: v for k, v in vars(args).items()
-                if k in TrainConfig.__dataclass_fields__ and v is not None}
+                if k in Config.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
-    TrainConfig(**{**cls.defaults, **settings})  # bad settings fail before any work
+    Config(**{**cls.defaults, **settings})  # bad settings fail before any work
     train = _load_split(args, "train", cls.binary)
-    valid = _load_split(args, "valid", cls.binary)
+    # GANs have no likelihood to validate on
+    valid = None if adversarial else _load_split(args, "valid", cls.binary)
     if args.resume:
         model, _ = checkpoint.load_model(args.out, checkpoint.LAST)
         if model.name != args.model:
             raise PGMError(f"--resume: {args.out} holds a {model.name!r} run, not {args.model!r}")
     else:
         model = build(args.model, shape=train.shape, **dict(args.set))
-    print(f"training {model.name} ({model.num_parameters:,} parameters) on {args.data} "
-          f"({len(train)} train / {len(valid)} valid) -> {args.out}", file=sys.stderr)
+    how = "adversarially " if adversarial else ""
+    sizes = f"{len(train)} train" + (f" / {len(valid)} valid" if valid is not None else "")
+    print(f"training {model.name} ({model.num_parameters:,} parameters) {how}on {args.data} "
+          f"({sizes}) -> {args.out}", file=sys.stderr)
     try:
-        summary = fit(model, train.x, valid.x, out=args.out, resume=args.resume,
-                      data_name=args.data, **settings)
+        summary = trainer(model, train.x, *([] if adversarial else [valid.x]), out=args.out,
+                          resume=args.resume, data_name=args.data, **settings)
     except Interrupted as e:
         print(f"pgm: {e}", file=sys.stderr)
         return 130
-    print(f"best valid NLL {summary['best_valid']:.2f} nats at epoch {summary['best_epoch']}; "
-          f"{summary['seconds']:.1f} s training")
+    if adversarial:
+        print(f"discriminator loss {summary['d_loss']:.3f} (accuracy "
+              f"{summary['d_accuracy']:.2f}), generator loss {summary['g_loss']:.3f} after "
+              f"{summary['step']} generator steps; {summary['seconds']:.1f} s training")
+    else:
+        print(f"best valid NLL {summary['best_valid']:.2f} nats at epoch "
+              f"{summary['best_epoch']}; {summary['seconds']:.1f} s training")
     save_grid(model.sample(64), model.shape, Path(args.out) / "samples.png")
+    return 0
+
+
+def _eval_implicit(args, model, ckpt) -> int:
+    """``pgm eval`` of a model without likelihood: sample-quality metrics (pgm.metrics)."""
+    from pgm.metrics import LABELLED, classifier, sample_quality
+
+    if args.data not in LABELLED:
+        raise PGMError(f"{model.name} is an implicit model: it has no likelihood, and pgm "
+                       f"has no classifier to judge samples of {args.data!r}")
+    ds = _load_split(args, args.split, model.binary)
+    t0 = time.perf_counter()
+    clf, info = classifier(args.data, cache=args.classifier_cache, data_dir=args.data_dir)
+    n = len(ds)
+    torch.manual_seed(args.seed)
+    with torch.no_grad():
+        fake = torch.cat([model.sample(min(1000, n - i)) for i in range(0, n, 1000)])
+    other = "valid" if args.split != "valid" else "test"
+    reference = _load_split(args, other, model.binary).x  # a random subset of another split
+    reference = reference[torch.randperm(len(reference),
+                                         generator=torch.Generator().manual_seed(0))[:n]]
+    result = sample_quality(fake, ds.x, clf)
+    result.update(frechet_distance_real=sample_quality(reference, ds.x, clf)["frechet_distance"],
+                  classifier=info, model=model.name, config=model.config, data=args.data,
+                  split=args.split, checkpoint=ckpt["path"],
+                  train_seconds=ckpt["state"]["seconds"],
+                  eval_seconds=time.perf_counter() - t0, num_parameters=model.num_parameters,
+                  note="no likelihood (implicit model); Frechet distance in the features of "
+                       "pgm's own small classifier, not the Inception FID of papers")
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        shares = " ".join(f"{c:.2f}" for c in result["class_coverage"])
+        print(f"{model.name} on {args.data}/{args.split} ({n} samples; no likelihood): "
+              f"Frechet distance {result['frechet_distance']:.1f} in pgm's classifier features "
+              f"({other} split vs {args.split}: {result['frechet_distance_real']:.1f}; not "
+              f"Inception FID), classes covered {result['classes_covered']}/"
+              f"{len(result['class_coverage'])}, class shares {shares}")
     return 0
 
 
 def cmd_eval(args) -> int:
     model, ckpt = checkpoint.load_model(args.dir, args.which)
+    if model.kind == "implicit":
+        return _eval_implicit(args, model, ckpt)
     ds = _load_split(args, args.split, model.binary)
     t0 = time.perf_counter()
     result = evaluate(model, ds.x)
@@ -235,8 +299,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the models")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("train", help="fit a model by SVI",
-                       description="Fit MODEL by SVI; writes best.pt, last.pt, samples.png.")
+    p = sub.add_parser("train", help="fit a model by SVI (GANs: adversarially)",
+                       description="Fit MODEL by SVI, or a GAN adversarially; writes best.pt, "
+                                   "last.pt, samples.png.")
     p.add_argument("model", help="model name (see `pgm list`)")
     _data_args(p)
     p.add_argument("--out", required=True, help="run directory for checkpoints")
@@ -253,14 +318,24 @@ def parser() -> argparse.ArgumentParser:
                    help="model hyper-parameter, e.g. --set components=500")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--no-progress", action="store_true")
+    g = p.add_argument_group("GANs (adversarial training)")
+    g.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")
+    g.add_argument("--d-steps", type=int, help="discriminator steps per generator step")
+    g.add_argument("--sample-every", type=int,
+                   help="write OUT/samples/step_N.png every N generator steps")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="NLL (nats, bits/dim) of a trained model on a split")
+    p = sub.add_parser("eval", help="NLL (nats, bits/dim) of a trained model on a split; "
+                                    "for GANs, Frechet distance and class coverage")
     p.add_argument("dir", help="run directory or checkpoint file")
     _data_args(p)
     p.add_argument("--split", default="test", choices=pgm_data.SPLITS)
     p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples (GANs)")
+    p.add_argument("--classifier-cache", default=None,
+                   help="folder of pgm's feature classifiers for GAN metrics (default: "
+                        "~/.cache/pgm/classifiers)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("sample", help="draw samples from a trained model into a PNG grid")

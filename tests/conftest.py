@@ -27,6 +27,12 @@ def data_dir() -> Path:
     return d
 
 
+@pytest.fixture(scope="session")
+def classifier_cache(tmp_path_factory) -> Path:
+    """One folder for pgm's feature classifiers (pgm.metrics): one is trained per session."""
+    return tmp_path_factory.mktemp("classifiers")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_pyro():
     pyro.clear_param_store()

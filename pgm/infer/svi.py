@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from pgm.core import GenerativeModel
 from pgm.core.base import direct_parameters
 from pgm.core.program import Program
-from pgm.errors import check_positive_int
+from pgm.errors import PGMError, check_positive_int
 from pgm.infer import checkpoint
 from pgm.infer.evaluate import nll
 
@@ -121,13 +121,13 @@ def _deferred_signals():
             signal.signal(s, h)
 
 
-def adam(params, lr: float) -> torch.optim.Adam:
+def adam(params, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
     """Adam, fused into one kernel where this PyTorch build offers it."""
     params = list(params)
     try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
 def step(model: GenerativeModel, opt: torch.optim.Optimizer, loss_fn, x: torch.Tensor,
@@ -169,6 +169,49 @@ def _payload(model, opt, sched, cfg, state, data_name):
         "rng": torch.get_rng_state(),
         "data": data_name,
     }
+
+
+def start(model: GenerativeModel, settings: Mapping[str, Any], out: str | Path | None,
+          resume: bool, config: type[TrainConfig], resumable: tuple[str, ...], trainer: str
+          ) -> tuple[TrainConfig, dict[str, Any] | None, Path | None]:
+    """The beginning every trainer shares: its settings, and on resume its checkpoint.
+
+    Unknown settings are refused by name. A new run's settings are ``settings`` over
+    ``model.defaults``; a resumed run keeps the checkpoint's own, except ``resumable``
+    ones given again (when to stop, a new learning-rate schedule).
+
+    :param trainer: the trainer's name, recorded as ``"trainer"`` in its checkpoints
+        (SVI's omit it); a checkpoint of another trainer is refused.
+    :returns: ``(config, checkpoint or None, out as a Path or None)``.
+    """
+    unknown = set(settings) - set(config.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"unknown settings {sorted(unknown)}; "
+                        f"expected some of {sorted(config.__dataclass_fields__)}")
+    out = Path(out) if out is not None else None
+    if resume and out is None:
+        raise ValueError("resume: needs out, the directory of the interrupted run")
+    ckpt = checkpoint.load(out, checkpoint.LAST) if resume else None
+    if ckpt is None:
+        return config(**{**model.defaults, **settings}), None, out
+    if ckpt.get("trainer", "svi") != trainer:
+        raise PGMError(f"resume: {ckpt['path']} was written by {ckpt.get('trainer', 'svi')} "
+                       f"training, not {trainer}")
+    stop = {k: settings[k] for k in resumable if k in settings}
+    cfg = config(**{**ckpt["train_config"], **stop, "progress": settings.get("progress", True)})
+    return cfg, ckpt, out
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The order of the ``n`` examples in ``epoch``: a function of the seed and the epoch
+    alone, so that a resumed run sees the same batches."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def log_line(record: Mapping[str, Any]) -> str:
+    """An epoch's figures as one line: ``epoch 3 train_loss 96.41 ...``."""
+    return " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in record.items())
 
 
 #: settings that may differ from the checkpoint's on ``resume=True``
@@ -216,29 +259,17 @@ def fit(
         model = Program(model, guide, data)
     elif data is not None:
         raise TypeError("data: only for a plain Pyro model; a pgm model takes train")
+    if model.kind == "implicit":
+        raise TypeError(f"model: {model.name or type(model).__name__} is an implicit model (no "
+                        "likelihood, no ELBO); train it with pgm.infer.adversarial.train")
     if train is None:
         if not isinstance(model, Program):
             raise TypeError(f"train: {model.name or type(model).__name__} needs training data")
         train = model.indices()
-    unknown = set(settings) - set(TrainConfig.__dataclass_fields__)
-    if unknown:
-        raise TypeError(f"fit: unknown settings {sorted(unknown)}; "
-                        f"expected some of {sorted(TrainConfig.__dataclass_fields__)}")
+    cfg, ckpt, out = start(model, settings, out, resume, TrainConfig, RESUMABLE, "svi")
     train = model.check(train, "train")
     if valid is not None:
         valid = model.check(valid, "valid")
-    out = Path(out) if out is not None else None
-    if resume and out is None:
-        raise ValueError("resume: needs out, the directory of the interrupted run")
-
-    ckpt = checkpoint.load(out, checkpoint.LAST) if resume else None
-    if ckpt is not None:
-        # the run's own settings, except when to stop and the learning-rate schedule
-        stop = {k: settings[k] for k in RESUMABLE if k in settings}
-        cfg = TrainConfig(**{**ckpt["train_config"], **stop,
-                             "progress": settings.get("progress", True)})
-    else:
-        cfg = TrainConfig(**{**model.defaults, **settings})
 
     pyro.set_rng_seed(cfg.seed)
     opt = adam(model.parameters(), lr=cfg.lr)
@@ -277,8 +308,7 @@ def fit(
 
     with _deferred_signals() as sig:
         while state.epoch < cfg.epochs and not finished():
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(
-                cfg.seed * 1_000_003 + state.epoch))
+            order = epoch_order(n, cfg.seed, state.epoch)
             t0 = time.perf_counter()
             for b in range(state.batch, n_batches):
                 x = train[order[b * bs : (b + 1) * bs]]
@@ -323,8 +353,7 @@ def fit(
                     state.stale += 1
             state.history.append(record)
             if cfg.log_every and state.epoch % cfg.log_every == 0:
-                bar.write(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                   for k, v in record.items()))
+                bar.write(log_line(record))
             if valid is None:
                 save(checkpoint.BEST)
             save(checkpoint.LAST)

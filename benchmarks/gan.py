@@ -1,0 +1,73 @@
+"""DCGAN on binarized MNIST for a time budget: Fréchet distance and class coverage.
+
+    python benchmarks/gan.py --max-minutes 30
+    python benchmarks/gan.py --smoke          # a few hundred images, seconds; writes nothing
+
+Trains through the same path as ``pgm train dcgan`` (pgm.infer.adversarial.train with the
+model's defaults) until the epoch during which ``--max-minutes`` pass, then draws 10,000
+samples and compares them with the 10,000 test images in the features of pgm's own small
+classifier (pgm.metrics; not the Inception FID of papers, so no published figure to
+compare with). The distance between the validation and test images is recorded too, as
+the floor a perfect model would reach. Merges the figures into benchmarks/results/gan.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import records
+import torch
+
+import pgm
+from pgm.infer.adversarial import train
+from pgm.metrics import classifier, sample_quality
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--latent", type=int, default=100)
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--max-minutes", type=float, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--classifier-cache", default=None)
+    ap.add_argument("--out", default="runs/bench-dcgan")
+    ap.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    limit = 320 if args.smoke else None
+    tr, va, te = (pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit).x
+                  for s in ("train", "valid", "test"))
+    cfg = {"width": 8 if args.smoke else args.width, "latent": args.latent}
+    torch.manual_seed(args.seed)
+    model = pgm.build("dcgan", **cfg)
+    summary = train(model, tr, out=args.out, data_name="binarized-mnist", seed=args.seed,
+                    epochs=1 if args.smoke else args.epochs, progress=False,
+                    max_seconds=None if args.smoke else args.max_minutes * 60)
+    clf, info = classifier("binarized-mnist", cache=args.classifier_cache,
+                           data_dir=args.data_dir)
+    torch.manual_seed(args.seed)
+    fake = torch.cat([model.sample(min(1000, len(te) - i)) for i in range(0, len(te), 1000)])
+    q, floor = sample_quality(fake, te, clf), sample_quality(va[: len(te)], te, clf)
+    print(f"dcgan {cfg}: {summary['step']} generator steps in {summary['seconds']:.0f} s; "
+          f"Frechet distance {q['frechet_distance']:.1f} (valid vs test "
+          f"{floor['frechet_distance']:.1f}), classes covered {q['classes_covered']}/10, "
+          f"classifier accuracy {info['accuracy']:.3f}")
+    config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "d_steps")},
+              "generator_steps": summary["step"]}
+    out = [records.record("dcgan", config, "binarized-mnist", "test", metric, value, unit,
+                          summary["seconds"])
+           for metric, value, unit in (
+               ("frechet_distance_pgm_classifier", q["frechet_distance"], "feature units^2"),
+               ("frechet_distance_valid_floor", floor["frechet_distance"], "feature units^2"),
+               ("classes_covered", q["classes_covered"], "of 10"),
+               ("coverage_entropy", q["coverage_entropy_bits"], "bits (max 3.32)"))]
+    if not args.smoke:
+        records.write("gan", out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""What every generative adversarial network of pgm shares (Goodfellow et al., 2014).
+
+A GAN is a pair of networks. The generator ``G`` is the generative model, written as a
+Pyro program::
+
+    model:  z ~ N(0, I)                        (B, L)   under pyro.plate("data")
+            x = G(z)                           (B, D)   a deterministic site "x"
+
+It is *implicit*: it can be sampled but has no density, so there is no ``log_prob`` and
+no ELBO. The discriminator ``D`` maps an image to a logit, ``D(x) = sigmoid(logit)``, the
+probability that ``x`` came from the data. The two play the minimax game
+
+``min_G max_D  E_data[log D(x)] + E_z[log(1 - D(G(z)))]``
+
+trained by alternating gradient steps (:mod:`pgm.infer.adversarial`). The generator's
+loss is either the game's own ``log(1 - D(G(z)))`` (``"minimax"``), which saturates
+when ``D`` rejects the samples confidently, or the non-saturating ``-log D(G(z))``
+(``"ns"``) that Goodfellow et al. recommend in practice: same fixed point, strong
+gradients early on.
+
+Subclasses provide ``generator`` (``(B, L) -> (B, D)`` with values in [0, 1]) and
+``discriminator`` (``(B, D) -> (B,)`` logits); InfoGAN, conditional GANs and the
+adversarial autoencoder are meant to reuse :meth:`d_loss` and :meth:`g_loss`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyro
+import pyro.distributions as dist
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pgm.core import GenerativeModel
+from pgm.errors import check_positive_int
+
+LOSSES = ("ns", "minimax")
+
+
+class AdversarialModel(GenerativeModel):
+    """Base of the GANs: a generator as a Pyro model, a discriminator, and their losses.
+
+    :param shape: ``(channels, height, width)``.
+    :param latent: dimension ``L`` of the noise ``z``.
+    :param loss: generator loss, ``"ns"`` (non-saturating, ``-log D(G(z))``) or
+        ``"minimax"`` (``log(1 - D(G(z)))``).
+    """
+
+    kind = "implicit"
+    #: images in [0, 1], binary or grey: the generator's outputs are grey either way
+    binary = False
+    #: settings of :class:`pgm.infer.adversarial.AdversarialConfig` that suit GANs
+    defaults: dict[str, Any] = {"lr": 2e-4, "batch_size": 64, "epochs": 20}
+
+    generator: nn.Module
+    discriminator: nn.Module
+
+    def __init__(self, shape=(1, 28, 28), latent: int = 100, loss: str = "ns", **config: Any):
+        check_positive_int(latent, "latent")
+        if loss not in LOSSES:
+            raise ValueError(f"loss: expected one of {list(LOSSES)}, got {loss!r}")
+        super().__init__(shape, latent=latent, loss=loss, **config)
+        self.latent = latent
+        self.loss = loss
+
+    # -- the generator as a Pyro program -----------------------------------------------
+    def prior(self) -> dist.Distribution:
+        """The noise distribution ``p(z) = N(0, I)`` over ``(L,)``."""
+        zero = torch.zeros(self.latent, device=self._device())
+        return dist.Normal(zero, 1.0).to_event(1)
+
+    def model(self, x: torch.Tensor | None = None, num_data: int | None = None,
+              n: int | None = None) -> torch.Tensor:
+        """``z ~ N(0, I)``, ``x = G(z)``: returns ``n`` (or ``len(x)``) images ``(B, D)``.
+
+        ``x`` only sets the batch size: an implicit model has no likelihood to observe it
+        under. The images are the deterministic site ``"x"``.
+        """
+        if x is None and n is None:
+            raise ValueError("n: expected the number of images when x is not given")
+        b = x.shape[0] if x is not None else check_positive_int(n, "n")
+        self.register()
+        with pyro.plate("data", b):
+            z = pyro.sample("z", self.prior())  # (B, L)
+            return pyro.deterministic("x", self.generator(z), event_dim=1)  # (B, D)
+
+    def guide(self, x: torch.Tensor | None = None, num_data: int | None = None,
+              n: int | None = None) -> None:
+        """No latent variable is inferred: a GAN has no encoder."""
+
+    def elbo(self):
+        raise NotImplementedError(f"{self.name or type(self).__name__} is an implicit model: "
+                                  "it has no ELBO; train it with pgm.infer.adversarial.train")
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        """``n`` images ``(n, D)`` (values in [0, 1] for a sigmoid output).
+
+        Runs in evaluation mode (batch norm uses its running statistics, so one image can
+        be drawn and no statistic is updated), then restores the training mode.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            return self.model(n=check_positive_int(n, "n"))
+        finally:
+            self.train(was_training)
+
+    # -- the game ----------------------------------------------------------------------
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """The discriminator's logits ``(B, D) -> (B,)``: log-odds that ``x`` is real."""
+        return self.discriminator(x).reshape(x.shape[0])
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Discriminator loss ``-E[log D(real)] - E[log(1 - D(fake))]`` and its accuracy.
+
+        Real and fake batches go through ``D`` separately (as in DCGAN, so batch norm sees
+        one kind at a time). Returns ``(loss, accuracy)``: the accuracy, the fraction of
+        both batches classified correctly at threshold 1/2, is for monitoring (no gradient).
+        """
+        logit_real, logit_fake = self.discriminate(real), self.discriminate(fake)  # (B,)
+        loss = F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
+        with torch.no_grad():
+            accuracy = torch.cat([logit_real > 0, logit_fake < 0]).float().mean()
+        return loss, accuracy
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        """Generator loss on generated images ``(B, D)``.
+
+        ``"ns"``: ``-E[log D(G(z))]``; ``"minimax"``: ``E[log(1 - D(G(z)))]``
+        (``log(1 - sigmoid(l)) = -softplus(l)``).
+        """
+        logit = self.discriminate(fake)
+        if self.loss == "ns":
+            return F.softplus(-logit).mean()
+        return -F.softplus(logit).mean()
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def num_parameters(self) -> int:
+        """Parameters of the generator and the discriminator together."""
+        return sum(p.numel() for p in self.parameters())
+
+
+def normal_init(module: nn.Module, std: float = 0.02) -> None:
+    """The DCGAN initialisation: weights ``N(0, std)``, batch-norm scales ``N(1, std)``,
+    biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,81 @@
+"""Deep convolutional GAN for 28x28 single-channel images (Radford, Metz & Chintala, 2016).
+
+Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks", ICLR 2016. Their guidelines, kept here: strided
+convolutions instead of pooling, batch norm in both players (not on the generator's
+output nor the discriminator's input), ReLU in the generator and LeakyReLU(0.2) in the
+discriminator, weights initialised from ``N(0, 0.02)``, Adam with ``lr = 2e-4`` and
+``beta1 = 0.5``. Sized for 28x28 MNIST as in common re-implementations (``w`` = ``width``)::
+
+    G:  z (B, L) -> Linear -> BN -> ReLU -> (B, 2w, 7, 7)
+        -> ConvT 4x4 s2 -> BN -> ReLU -> (B, w, 14, 14)
+        -> ConvT 4x4 s2 -> sigmoid -> (B, 1, 28, 28) -> flattened (B, 784)
+    D:  x (B, 784) -> (B, 1, 28, 28) -> Conv 4x4 s2 -> LeakyReLU -> (B, w, 14, 14)
+        -> Conv 4x4 s2 -> BN -> LeakyReLU -> (B, 2w, 7, 7) -> Linear -> logit (B, 1)
+
+The generator ends in a sigmoid rather than the paper's tanh since pgm's images lie in
+[0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pgm.adversarial.base import AdversarialModel, normal_init
+from pgm.core import register
+from pgm.errors import check_positive_int
+
+
+class _Generator(nn.Module):
+    def __init__(self, latent: int, width: int, channels: int):
+        super().__init__()
+        self.width = width
+        self.project = nn.Sequential(nn.Linear(latent, 2 * width * 7 * 7, bias=False),
+                                     nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU())
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False),  # 7 -> 14
+            nn.BatchNorm2d(width), nn.ReLU(),
+            nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Sigmoid())  # 14 -> 28
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.project(z).reshape(z.shape[0], 2 * self.width, 7, 7)  # (B, 2w, 7, 7)
+        return self.deconv(h).flatten(1)  # (B, C*28*28)
+
+
+class _Discriminator(nn.Module):
+    def __init__(self, width: int, channels: int):
+        super().__init__()
+        self.channels = channels
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),  # 28 -> 14
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),  # 14 -> 7
+            nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2))
+        self.out = nn.Linear(2 * width * 7 * 7, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x.reshape(x.shape[0], self.channels, 28, 28))  # (B, 2w, 7, 7)
+        return self.out(h.flatten(1))  # (B, 1)
+
+
+@register("dcgan")
+class DCGAN(AdversarialModel):
+    """Deep convolutional GAN: transposed-convolution generator, strided-conv discriminator.
+
+    :param shape: ``(channels, 28, 28)``.
+    :param latent: dimension ``L`` of the noise ``z ~ N(0, I)``.
+    :param width: feature maps of the first discriminator layer (the others are multiples).
+    :param loss: generator loss, ``"ns"`` (non-saturating) or ``"minimax"``.
+    """
+
+    defaults = {"lr": 2e-4, "batch_size": 64, "epochs": 10}
+
+    def __init__(self, shape=(1, 28, 28), latent: int = 100, width: int = 64,
+                 loss: str = "ns"):
+        check_positive_int(width, "width")
+        if tuple(shape)[1:] != (28, 28):
+            raise ValueError(f"shape: DCGAN is sized for (C, 28, 28) images, got {tuple(shape)}")
+        super().__init__(shape, latent=latent, loss=loss, width=width)
+        self.generator = _Generator(latent, width, self.shape[0])
+        self.discriminator = _Discriminator(width, self.shape[0])
+        normal_init(self)

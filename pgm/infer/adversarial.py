@@ -1,0 +1,388 @@
+"""Adversarial training, written once for every GAN (Goodfellow et al., 2014).
+
+:func:`train` plays the two-player game of an
+:class:`~pgm.adversarial.base.AdversarialModel` by alternating gradient steps: each
+mini-batch of real images gives one discriminator step on ``model.d_loss(real, G(z))``,
+and after every ``d_steps`` of those the generator takes one step on
+``model.g_loss(G(z))`` (Algorithm 1 of the paper, with ``k = d_steps``). The players have
+their own Adam optimisers and learning rates (``lr`` for the generator, ``lr_d`` for the
+discriminator, ``betas = (0.5, 0.999)`` after Radford et al., 2016).
+
+It shares the SVI trainer's machinery (:mod:`pgm.infer.svi`): the settings extend
+:class:`~pgm.infer.svi.TrainConfig` and are checked the same way, each epoch's data order
+comes from its own seeded generator, checkpoints (``last.pt``, ``best.pt``) are written
+atomically in the same format, so :func:`pgm.infer.checkpoint.load_model` rebuilds the
+model, and hold both players, both optimisers and the random state; SIGINT/SIGTERM are
+turned into a checkpoint and :class:`~pgm.infer.svi.Interrupted` between steps; and
+``resume=True`` continues to the same parameters as an uninterrupted run.
+
+A GAN has no likelihood to watch, so the loop watches for the ways the game fails and
+stops with a message that says which and what to try:
+
+* a non-finite loss of either player (:class:`Diverged`);
+* the discriminator winning outright, its accuracy 1.0 for ``collapse_steps``
+  consecutive steps, where the generator's gradient vanishes (:class:`Collapsed`);
+* mode collapse: the mean pairwise distance of the images of a fixed batch of ``z``
+  falls below ``min_diversity`` times that of real images (:class:`Collapsed`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyro
+import torch
+from tqdm.auto import tqdm
+
+from pgm.adversarial.base import AdversarialModel
+from pgm.core.base import direct_parameters
+from pgm.errors import PGMError, check_positive_int
+from pgm.infer import checkpoint
+from pgm.infer.svi import (
+    RESUMABLE,
+    Interrupted,
+    TrainConfig,
+    _deferred_signals,
+    adam,
+    epoch_order,
+    log_line,
+    start,
+)
+from pgm.viz import save_grid
+
+#: sample grids go to ``out/SAMPLES/step_NNNNNN.png``
+SAMPLES = "samples"
+#: images of the fixed batch of z that diversity is measured on
+MONITOR_SIZE = 256
+
+
+class Diverged(PGMError, FloatingPointError):
+    """A player's loss became NaN or infinite."""
+
+
+class Collapsed(PGMError, RuntimeError):
+    """The game failed: the discriminator wins outright, or the generator's samples collapsed."""
+
+
+@dataclass
+class AdversarialConfig(TrainConfig):
+    """Settings of :func:`train`: those of :class:`~pgm.infer.svi.TrainConfig` and more.
+
+    ``lr`` is the generator's learning rate and ``checkpoint_every`` counts mini-batches
+    (discriminator steps); ``patience`` does not apply (there is no validation likelihood).
+    """
+
+    #: the discriminator's learning rate (None: ``lr``)
+    lr_d: float | None = None
+    #: Adam's ``(beta1, beta2)`` for both players
+    betas: tuple[float, float] = (0.5, 0.999)
+    #: discriminator steps per generator step (``k`` of Goodfellow et al.)
+    d_steps: int = 1
+    #: write a grid of the fixed-z samples every this many generator steps (None: never)
+    sample_every: int | None = 500
+    #: measure the diversity of the fixed-z samples every this many generator steps
+    monitor_every: int = 100
+    #: stop when the discriminator's accuracy is 1.0 for this many steps in a row (None: never)
+    collapse_steps: int | None = 1000
+    #: stop when samples are less diverse than this fraction of the data (None: never) ...
+    min_diversity: float | None = 0.1
+    #: ... from this many generator steps on (an untrained generator is not yet diverse)
+    collapse_after: int = 500
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.patience is not None:
+            raise ValueError(f"patience: adversarial training has no validation likelihood "
+                             f"to stop on; expected None, got {self.patience!r}")
+        if self.lr_d is not None and not (isinstance(self.lr_d, (int, float))
+                                          and 0 < self.lr_d < math.inf):
+            raise ValueError(f"lr_d: expected a positive finite number, got {self.lr_d!r}")
+        if not (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas)):
+            raise ValueError(f"betas: expected two numbers in [0, 1), got {self.betas!r}")
+        self.betas = (float(self.betas[0]), float(self.betas[1]))
+        check_positive_int(self.d_steps, "d_steps")
+        check_positive_int(self.monitor_every, "monitor_every")
+        if self.sample_every is not None:
+            check_positive_int(self.sample_every, "sample_every")
+        if self.collapse_steps is not None:
+            check_positive_int(self.collapse_steps, "collapse_steps")
+        if self.min_diversity is not None and not 0 < self.min_diversity < 1:
+            raise ValueError(f"min_diversity: expected a number in (0, 1), "
+                             f"got {self.min_diversity!r}")
+        if isinstance(self.collapse_after, bool) or not (isinstance(self.collapse_after, int)
+                                                         and self.collapse_after >= 0):
+            raise ValueError(f"collapse_after: expected an integer >= 0, "
+                             f"got {self.collapse_after!r}")
+
+
+#: settings that may differ from the checkpoint's on ``resume=True``
+ADVERSARIAL_RESUMABLE = (*RESUMABLE, "lr_d", "sample_every", "collapse_steps",
+                         "min_diversity", "collapse_after")
+
+
+@dataclass
+class _State:
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # mini-batches (discriminator steps) completed in the current epoch
+    d_step: int = 0  # discriminator steps in all
+    step: int = 0  # generator steps in all
+    seconds: float = 0.0  # training time in all, across resumes
+    d_loss: float = 0.0  # moving averages in this epoch
+    g_loss: float = 0.0
+    d_accuracy: float = 0.0
+    d_perfect: int = 0  # consecutive discriminator steps at accuracy 1.0
+    diversity: float = math.nan  # the latest diversity ratio of the fixed-z samples
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def mean_pairwise_distance(x: torch.Tensor) -> float:
+    """Mean Euclidean distance between the distinct rows of ``x`` ``(n, D)``, in float64."""
+    return float(torch.pdist(x.double().flatten(1)).mean())
+
+
+@torch.no_grad()
+def diversity(model: AdversarialModel, z: torch.Tensor, real_spread: float) -> float:
+    """Mean pairwise distance of ``G(z)`` over that of real images (``real_spread``).
+
+    About 1 when the samples spread like the data, near 0 under mode collapse. Runs the
+    generator in evaluation mode, so it changes neither batch-norm statistics nor the
+    random state.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        return mean_pairwise_distance(model.generator(z)) / real_spread
+    finally:
+        model.train(was_training)
+
+
+def _payload(model, opts, scheds, cfg, state, data_name) -> dict[str, Any]:
+    # the keys of pgm.infer.svi's checkpoints, with one optimizer and schedule per player
+    return {
+        "model": model.name,
+        "config": model.config,
+        "state_dict": model.state_dict(),
+        "optimizer": {k: o.state_dict() for k, o in opts.items()},
+        "scheduler": {k: s.state_dict() for k, s in scheds.items()},
+        "train_config": asdict(cfg),
+        "state": asdict(state),
+        "rng": torch.get_rng_state(),
+        "data": data_name,
+        "trainer": "adversarial",
+    }
+
+
+def _diverged(state: _State, what: str, flag: str, lr: float) -> Diverged:
+    return Diverged(f"training diverged at epoch {state.epoch} step {state.step}: {what}; "
+                    f"lower {flag} (now {lr:g}) or set clip_norm")
+
+
+def _step(loss: torch.Tensor, opt: torch.optim.Optimizer, params, clip_norm) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(params, clip_norm)
+    opt.step()
+
+
+def train(
+    model: AdversarialModel,
+    train: torch.Tensor,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    data_name: str = "",
+    on_step: Callable[[int, dict[str, float]], None] | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Train the GAN ``model`` on the images ``train`` ``(n, pixels)``; returns a summary.
+
+    :param out: directory for ``last.pt``/``best.pt`` (the same, written after every epoch:
+        a GAN has no validation score to pick a best one by) and ``samples/``; ``None``
+        writes nothing.
+    :param resume: continue from ``out/last.pt`` with its settings; those of
+        :data:`ADVERSARIAL_RESUMABLE` may be changed.
+    :param data_name: recorded in the checkpoints.
+    :param on_step: called as ``on_step(d_step, figures)`` after every mini-batch, with
+        ``figures`` the batch's ``d_loss``, ``d_accuracy`` and (after a generator step)
+        ``g_loss``.
+    :param settings: fields of :class:`AdversarialConfig`; unset ones come from
+        ``model.defaults``, then the dataclass.
+    :raises Diverged: on a non-finite loss, before the step that would apply it.
+    :raises Collapsed: when the discriminator wins outright or the samples collapse,
+        after writing ``last.pt``.
+    :raises Interrupted: on SIGINT/SIGTERM, after writing ``last.pt``.
+    """
+    if not isinstance(model, AdversarialModel):
+        raise TypeError(f"model: expected a GAN (pgm.adversarial.AdversarialModel), got "
+                        f"{type(model).__name__}; fit other models with pgm.fit")
+    cfg, ckpt, out = start(model, settings, out, resume, AdversarialConfig,
+                           ADVERSARIAL_RESUMABLE, "adversarial")
+    train = model.check(train, "train")
+    lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
+
+    pyro.set_rng_seed(cfg.seed)
+    players = {"generator": model.generator, "discriminator": model.discriminator}
+    opts = {"generator": adam(model.generator.parameters(), cfg.lr, cfg.betas),
+            "discriminator": adam(model.discriminator.parameters(), lr_d, cfg.betas)}
+    scheds = {k: torch.optim.lr_scheduler.ExponentialLR(o, gamma=cfg.lr_decay)
+              for k, o in opts.items()}
+    if ckpt is not None:
+        checkpoint.restore(model, ckpt)
+        for k in opts:
+            opts[k].load_state_dict(ckpt["optimizer"][k])
+            scheds[k].load_state_dict(ckpt["scheduler"][k])
+            scheds[k].gamma = cfg.lr_decay
+        for k, flag, lr in (("generator", "lr", cfg.lr), ("discriminator", "lr_d", lr_d)):
+            if flag in settings or (k == "discriminator" and "lr" in settings
+                                    and cfg.lr_d is None):
+                for g in opts[k].param_groups:  # a new schedule from the resumed step on
+                    g["lr"] = lr
+                scheds[k].base_lrs, scheds[k]._last_lr = [lr], [lr]
+        state = _State(**ckpt["state"])
+        torch.set_rng_state(ckpt["rng"])
+    else:
+        state = _State()
+        model.initialize(train)
+
+    # fixed noise for the diversity check and the sample grids; the global random state
+    # is left alone, so monitoring never changes the course of training
+    z_fixed = torch.randn(MONITOR_SIZE, model.latent,
+                          generator=torch.Generator().manual_seed(cfg.seed + 1))
+    real_spread = mean_pairwise_distance(train[:MONITOR_SIZE])
+
+    def save(*names: str) -> None:
+        if out is not None:
+            payload = _payload(model, opts, scheds, cfg, state, data_name)
+            for name in names:
+                checkpoint.save(out / name, payload)
+
+    def lrs() -> tuple[float, float]:
+        return scheds["generator"].get_last_lr()[0], scheds["discriminator"].get_last_lr()[0]
+
+    def fail(message: str) -> None:
+        save(checkpoint.LAST)
+        where = f"; checkpoint in {out}" if out is not None else ""
+        raise Collapsed(f"training failed at epoch {state.epoch} step {state.step}: "
+                        f"{message}{where}")
+
+    n, bs = train.shape[0], cfg.batch_size
+    n_batches = -(-n // bs)
+    model.train()
+    bar = tqdm(total=cfg.epochs * n_batches, initial=state.epoch * n_batches + state.batch,
+               disable=not cfg.progress, dynamic_ncols=True, leave=False)
+
+    def finished() -> str | None:
+        if cfg.max_seconds is not None and state.seconds >= cfg.max_seconds:
+            return f"time budget of {cfg.max_seconds:g} s reached"
+        return None
+
+    with _deferred_signals() as sig, direct_parameters():
+        while state.epoch < cfg.epochs and not finished():
+            order = epoch_order(n, cfg.seed, state.epoch)
+            t0 = time.perf_counter()
+            for b in range(state.batch, n_batches):
+                real = train[order[b * bs : (b + 1) * bs]]  # (B, D)
+                # -- discriminator step: max log D(x) + log(1 - D(G(z))) --------------
+                with torch.no_grad():  # a full batch, even beside a last short one
+                    fake = model.model(n=bs)  # (B, D)
+                if not bool(torch.isfinite(fake).all()):
+                    raise _diverged(state, "the generator's samples are not finite", "lr",
+                                    lrs()[0])
+                d_loss, accuracy = model.d_loss(real, fake)
+                if not math.isfinite(d_loss.item()):
+                    raise _diverged(state, f"the discriminator loss is {d_loss.item()}", "lr_d",
+                                    lrs()[1])
+                _step(d_loss, opts["discriminator"], players["discriminator"].parameters(),
+                      cfg.clip_norm)
+                figures = {"d_loss": d_loss.item(), "d_accuracy": accuracy.item()}
+                state.batch, state.d_step = b + 1, state.d_step + 1
+                first = state.d_step == 1
+                state.d_loss = _average(state.d_loss, figures["d_loss"], first)
+                state.d_accuracy = _average(state.d_accuracy, figures["d_accuracy"], first)
+                state.d_perfect = state.d_perfect + 1 if figures["d_accuracy"] == 1.0 else 0
+                # -- generator step: min g_loss(G(z)) -----------------------------------
+                if state.d_step % cfg.d_steps == 0:
+                    model.discriminator.requires_grad_(False)  # D is held fixed here
+                    try:
+                        g_loss = model.g_loss(model.model(n=bs))
+                        if not math.isfinite(g_loss.item()):
+                            raise _diverged(state, f"the generator loss is {g_loss.item()}",
+                                            "lr", lrs()[0])
+                        _step(g_loss, opts["generator"], players["generator"].parameters(),
+                              cfg.clip_norm)
+                    finally:
+                        model.discriminator.requires_grad_(True)
+                    figures["g_loss"] = g_loss.item()
+                    state.g_loss = _average(state.g_loss, figures["g_loss"], state.step == 0)
+                    state.step += 1
+                    if state.step % cfg.monitor_every == 0:
+                        state.diversity = diversity(model, z_fixed, real_spread)
+                    if out is not None and cfg.sample_every and \
+                            state.step % cfg.sample_every == 0:
+                        _save_samples(model, z_fixed[:64],
+                                      out / SAMPLES / f"step_{state.step:06d}.png")
+                bar.update()
+                bar.set_postfix(epoch=state.epoch, d_loss=f"{state.d_loss:.3f}",
+                                g_loss=f"{state.g_loss:.3f}", d_acc=f"{state.d_accuracy:.2f}")
+                if on_step is not None:
+                    on_step(state.d_step, figures)
+                # -- is the game still being played? -------------------------------------
+                if cfg.collapse_steps is not None and state.d_perfect >= cfg.collapse_steps:
+                    bar.close()
+                    fail(f"the discriminator wins: its accuracy has been 1.0 for "
+                         f"{state.d_perfect} steps in a row, so the generator gets no "
+                         f"useful gradient; try loss='ns' (now {model.loss!r}), a lower "
+                         f"lr_d (now {lrs()[1]:g}) or fewer d_steps (now {cfg.d_steps})")
+                if (cfg.min_diversity is not None and state.step >= cfg.collapse_after
+                        and state.diversity < cfg.min_diversity):
+                    bar.close()
+                    fail(f"mode collapse: samples of a fixed batch of z are {state.diversity:.3f}"
+                         f" times as spread out as the data (mean pairwise distance), below "
+                         f"min_diversity={cfg.min_diversity:g}; try a lower lr (now "
+                         f"{lrs()[0]:g}), loss='ns', or another seed")
+                stop = sig["signal"] is not None
+                if stop or (cfg.checkpoint_every and state.d_step % cfg.checkpoint_every == 0):
+                    state.seconds += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    save(checkpoint.LAST)
+                if stop:
+                    bar.close()
+                    raise Interrupted(f"training stopped by signal {sig['signal']} at epoch "
+                                      f"{state.epoch} step {state.step}; checkpoint in {out}; "
+                                      "resume with resume=True (--resume)")
+            state.seconds += time.perf_counter() - t0
+            lr_g, lr_d_now = lrs()
+            record = {"epoch": state.epoch + 1, "d_loss": state.d_loss, "g_loss": state.g_loss,
+                      "d_accuracy": state.d_accuracy, "diversity": state.diversity,
+                      "lr": lr_g, "lr_d": lr_d_now, "seconds": state.seconds}
+            for s in scheds.values():
+                s.step()
+            state.epoch, state.batch = state.epoch + 1, 0
+            state.history.append(record)
+            if cfg.log_every and state.epoch % cfg.log_every == 0:
+                bar.write(log_line(record))
+            save(checkpoint.LAST, checkpoint.BEST)
+            if finished():
+                bar.write(finished())
+    bar.close()
+    return {"config": asdict(cfg), **asdict(state), "model": model}
+
+
+def _average(running: float, value: float, first: bool) -> float:
+    return value if first else 0.98 * running + 0.02 * value
+
+
+@torch.no_grad()
+def _save_samples(model: AdversarialModel, z: torch.Tensor, path: Path) -> None:
+    was_training = model.training
+    model.eval()
+    try:
+        save_grid(model.generator(z), model.shape, path)
+    finally:
+        model.train(was_training)
