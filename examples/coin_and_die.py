@@ -79,13 +79,13 @@ def compare(smoke: bool = False, methods=("auto_normal", "auto_diagonal_normal",
         mean, sd = exact(name, data[name])
         for method in methods:
             if method == "nuts":
-                idata = nuts(fn, {arg: data[name]}, num_samples=20 if smoke else 1000,
-                             warmup_steps=20 if smoke else 300)
+                idata = nuts(fn, {arg: data[name]}, num_samples=20 if smoke else 500,
+                             warmup_steps=20 if smoke else 200)
             else:
                 prog = Program(fn, method, {arg: data[name]})
                 pgm.fit(prog, epochs=5 if smoke else 1500, lr=0.05, lr_decay=0.997,
                         seed=0, progress=False, log_every=0)
-                idata = posterior(prog, num_samples=40 if smoke else 8000)
+                idata = posterior(prog, num_samples=40 if smoke else 4000)
             draws = torch.as_tensor(idata.posterior[site].values).flatten(0, 1)
             rows.append({"model": name, "method": method,
                          "mean_error": float((draws.mean(0) - mean).abs().max()),
