@@ -30,6 +30,8 @@ TARGETS = [
      "nll_nats", "88.71 (Burda et al. 2016)", "<= 89.5"),
     ("VAE SVI step through pgm / plain PyTorch", "vae", {"batch_size": 100}, "overhead_ratio",
      "-", "<= 1.15"),
+    ("InfoGAN categorical code, MNIST unsupervised classification error", "infogan", {},
+     "unsupervised_error", "about 0.05 (Chen et al. 2016)", "<= 0.05"),
 ]
 
 # What each results file measures, and the published figures to read it against.
@@ -58,6 +60,13 @@ INTRO = {
         "Variational autoencoder on binarized MNIST, trained by `pgm.fit` with a wall-clock "
         "budget; test NLL is the importance-sampled estimate with `test_samples` samples "
         "from the guide. The ELBO's two terms per epoch are in `docs/figures/`."
+    ),
+    "infogan": (
+        "InfoGAN on binarized MNIST, trained by the shared adversarial loop for a time budget; "
+        "the categorical code's argmax Q(c | x) on the labelled test images of `mnist-test` "
+        "(binarized), code values matched one to one to digits (Hungarian algorithm). "
+        "`mi_categorical` is the mutual-information bound of the code on generated samples "
+        "(at most log 10 = 2.303 nats)."
     ),
     "vae_probe": (
         "Representation learning: a multinomial logistic regression (`pgm.infer.linear_probe`) "

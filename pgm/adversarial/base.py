@@ -29,6 +29,7 @@ from typing import Any
 
 import pyro
 import pyro.distributions as dist
+import pyro.poutine as poutine
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -90,6 +91,25 @@ class AdversarialModel(GenerativeModel):
               n: int | None = None) -> None:
         """No latent variable is inferred: a GAN has no encoder."""
 
+    def generate(self, n: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``n`` images ``(n, D)`` from :meth:`model`, and the values of its sample sites.
+
+        What the adversarial loop plays with: the latent values go to :meth:`d_loss` and
+        :meth:`g_loss`, for the models whose losses need them (InfoGAN's codes).
+        """
+        trace = poutine.trace(self.model).get_trace(n=n)
+        latents = {name: site["value"] for name, site in trace.nodes.items()
+                   if site["type"] == "sample" and not site["is_observed"]
+                   and not poutine.util.site_is_subsample(site)}
+        return trace.nodes["x"]["value"], latents
+
+    def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` inputs of :attr:`generator` drawn from the prior with ``generator``.
+
+        The loop's fixed monitoring batch: it leaves the global random state alone.
+        """
+        return torch.randn(n, self.latent, generator=generator)
+
     def elbo(self):
         raise NotImplementedError(f"{self.name or type(self).__name__} is an implicit model: "
                                   "it has no ELBO; train it with pgm.infer.adversarial.train")
@@ -113,12 +133,15 @@ class AdversarialModel(GenerativeModel):
         """The discriminator's logits ``(B, D) -> (B,)``: log-odds that ``x`` is real."""
         return self.discriminator(x).reshape(x.shape[0])
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor,
+               latents: dict[str, torch.Tensor] | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
         """Discriminator loss ``-E[log D(real)] - E[log(1 - D(fake))]`` and its accuracy.
 
         Real and fake batches go through ``D`` separately (as in DCGAN, so batch norm sees
         one kind at a time). Returns ``(loss, accuracy)``: the accuracy, the fraction of
         both batches classified correctly at threshold 1/2, is for monitoring (no gradient).
+        ``latents``, the values that generated ``fake`` (:meth:`generate`), are unused here.
         """
         logit_real, logit_fake = self.discriminate(real), self.discriminate(fake)  # (B,)
         loss = F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
@@ -126,8 +149,9 @@ class AdversarialModel(GenerativeModel):
             accuracy = torch.cat([logit_real > 0, logit_fake < 0]).float().mean()
         return loss, accuracy
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
-        """Generator loss on generated images ``(B, D)``.
+    def g_loss(self, fake: torch.Tensor,
+               latents: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """Generator loss on generated images ``(B, D)`` (``latents`` unused here).
 
         ``"ns"``: ``-E[log D(G(z))]``; ``"minimax"``: ``E[log(1 - D(G(z)))]``
         (``log(1 - sigmoid(l)) = -softplus(l)``).

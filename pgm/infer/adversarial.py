@@ -252,8 +252,7 @@ def train(
 
     # fixed noise for the diversity check and the sample grids; the global random state
     # is left alone, so monitoring never changes the course of training
-    z_fixed = torch.randn(MONITOR_SIZE, model.latent,
-                          generator=torch.Generator().manual_seed(cfg.seed + 1))
+    z_fixed = model.generator_input(MONITOR_SIZE, torch.Generator().manual_seed(cfg.seed + 1))
     real_spread = mean_pairwise_distance(train[:MONITOR_SIZE])
 
     def save(*names: str) -> None:
@@ -290,11 +289,11 @@ def train(
                 real = train[order[b * bs : (b + 1) * bs]]  # (B, D)
                 # -- discriminator step: max log D(x) + log(1 - D(G(z))) --------------
                 with torch.no_grad():  # a full batch, even beside a last short one
-                    fake = model.model(n=bs)  # (B, D)
+                    fake, latents = model.generate(bs)  # (B, D), the values behind them
                 if not bool(torch.isfinite(fake).all()):
                     raise _diverged(state, "the generator's samples are not finite", "lr",
                                     lrs()[0])
-                d_loss, accuracy = model.d_loss(real, fake)
+                d_loss, accuracy = model.d_loss(real, fake, latents)
                 if not math.isfinite(d_loss.item()):
                     raise _diverged(state, f"the discriminator loss is {d_loss.item()}", "lr_d",
                                     lrs()[1])
@@ -310,7 +309,7 @@ def train(
                 if state.d_step % cfg.d_steps == 0:
                     model.discriminator.requires_grad_(False)  # D is held fixed here
                     try:
-                        g_loss = model.g_loss(model.model(n=bs))
+                        g_loss = model.g_loss(*model.generate(bs))
                         if not math.isfinite(g_loss.item()):
                             raise _diverged(state, f"the generator loss is {g_loss.item()}",
                                             "lr", lrs()[0])
