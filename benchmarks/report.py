@@ -65,7 +65,7 @@ INTRO = {
         "InfoGAN on binarized MNIST, trained by the shared adversarial loop for a time budget; "
         "the categorical code's argmax Q(c | x) on the labelled test images of `mnist-test` "
         "(binarized), code values matched one to one to digits (Hungarian algorithm). "
-        "`mi_categorical` is the mutual-information bound of the code on generated samples "
+        "`mutual_information_bound_categorical` is the bound of the code on generated samples "
         "(at most log 10 = 2.303 nats)."
     ),
     "vae_probe": (
