@@ -45,10 +45,10 @@ from pgm.errors import PGMError, check_positive_int
 from pgm.infer import checkpoint
 from pgm.infer.svi import (
     RESUMABLE,
-    Interrupted,
     TrainConfig,
     _deferred_signals,
     adam,
+    between_steps,
     epoch_order,
     log_line,
     start,
@@ -345,16 +345,7 @@ def train(
                          f" times as spread out as the data (mean pairwise distance), below "
                          f"min_diversity={cfg.min_diversity:g}; try a lower lr (now "
                          f"{lrs()[0]:g}), loss='ns', or another seed")
-                stop = sig["signal"] is not None
-                if stop or (cfg.checkpoint_every and state.d_step % cfg.checkpoint_every == 0):
-                    state.seconds += time.perf_counter() - t0
-                    t0 = time.perf_counter()
-                    save(checkpoint.LAST)
-                if stop:
-                    bar.close()
-                    raise Interrupted(f"training stopped by signal {sig['signal']} at epoch "
-                                      f"{state.epoch} step {state.step}; checkpoint in {out}; "
-                                      "resume with resume=True (--resume)")
+                t0 = between_steps(sig, cfg, state, state.d_step, t0, save, bar, out)
             state.seconds += time.perf_counter() - t0
             lr_g, lr_d_now = lrs()
             record = {"epoch": state.epoch + 1, "d_loss": state.d_loss, "g_loss": state.g_loss,

@@ -202,6 +202,26 @@ def start(model: GenerativeModel, settings: Mapping[str, Any], out: str | Path |
     return cfg, ckpt, out
 
 
+def between_steps(sig: dict, cfg: TrainConfig, state: Any, step: int, t0: float,
+                  save: Callable[[str], None], bar: tqdm, out: Path | None) -> float:
+    """What every trainer does after a step: write ``last.pt`` every ``checkpoint_every``
+    steps, and on a pending SIGINT/SIGTERM write it and raise :class:`Interrupted`.
+
+    ``state.seconds`` takes the training time since ``t0``; returns the new ``t0``.
+    """
+    stop = sig["signal"] is not None
+    if stop or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
+        state.seconds += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        save(checkpoint.LAST)
+    if stop:
+        bar.close()
+        raise Interrupted(f"training stopped by signal {sig['signal']} at epoch {state.epoch} "
+                          f"step {state.step}; checkpoint in {out}; resume with resume=True "
+                          "(--resume)")
+    return t0
+
+
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     """The order of the ``n`` examples in ``epoch``: a function of the seed and the epoch
     alone, so that a resumed run sees the same batches."""
@@ -326,16 +346,7 @@ def fit(
                 bar.set_postfix(epoch=state.epoch, loss=f"{state.running:.2f}")
                 if on_step is not None:
                     on_step(state.step, value)
-                stop = sig["signal"] is not None
-                if stop or (cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0):
-                    state.seconds += time.perf_counter() - t0
-                    t0 = time.perf_counter()
-                    save(checkpoint.LAST)
-                if stop:
-                    bar.close()
-                    raise Interrupted(f"training stopped by signal {sig['signal']} at epoch "
-                                      f"{state.epoch} step {state.step}; checkpoint in {out}; "
-                                      "resume with resume=True (--resume)")
+                t0 = between_steps(sig, cfg, state, state.step, t0, save, bar, out)
             state.seconds += time.perf_counter() - t0
             record = {"epoch": state.epoch + 1, "train_loss": state.running,
                       "lr": sched.get_last_lr()[0], "seconds": state.seconds}
