@@ -8,7 +8,8 @@ model's defaults) until the epoch during which ``--max-minutes`` pass, then draw
 samples and compares them with the 10,000 test images in the features of pgm's own small
 classifier (pgm.metrics; not the Inception FID of papers, so no published figure to
 compare with). The distance between the validation and test images is recorded too, as
-the floor a perfect model would reach. Merges the figures into benchmarks/results/gan.json.
+the floor a perfect model would reach. ``--vae RUN`` scores a trained VAE's samples by the
+same metric, in the same run. Merges the figures into benchmarks/results/gan.json.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from pgm.infer.adversarial import train
 from pgm.metrics import classifier, sample_quality
 
 
+@torch.no_grad()
+def draw(model, n: int) -> torch.Tensor:
+    """``n`` samples ``(n, 784)``, a thousand at a time."""
+    return torch.cat([model.sample(min(1000, n - i)) for i in range(0, n, 1000)])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=64)
@@ -34,6 +41,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--classifier-cache", default=None)
     ap.add_argument("--out", default="runs/bench-dcgan")
+    ap.add_argument("--vae", default=None, help="a trained VAE's run directory to score too")
     ap.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch")
     args = ap.parse_args()
     if args.threads:
@@ -50,7 +58,7 @@ def main() -> None:
     clf, info = classifier("binarized-mnist", cache=args.classifier_cache,
                            data_dir=args.data_dir)
     torch.manual_seed(args.seed)
-    fake = torch.cat([model.sample(min(1000, len(te) - i)) for i in range(0, len(te), 1000)])
+    fake = draw(model, len(te))
     q, floor = sample_quality(fake, te, clf), sample_quality(va[: len(te)], te, clf)
     print(f"dcgan {cfg}: {summary['step']} generator steps in {summary['seconds']:.0f} s; "
           f"Frechet distance {q['frechet_distance']:.1f} (valid vs test "
@@ -64,7 +72,23 @@ def main() -> None:
                ("frechet_distance_pgm_classifier", q["frechet_distance"], "feature units^2"),
                ("frechet_distance_valid_floor", floor["frechet_distance"], "feature units^2"),
                ("classes_covered", q["classes_covered"], "of 10"),
+               ("class_share_min", min(q["class_coverage"]), "fraction"),
+               ("class_share_max", max(q["class_coverage"]), "fraction"),
                ("coverage_entropy", q["coverage_entropy_bits"], "bits (max 3.32)"))]
+    if args.vae:
+        vae, ckpt = pgm.load_model(args.vae)
+        torch.manual_seed(args.seed)
+        with torch.no_grad():
+            v = sample_quality(draw(vae, len(te)), te, clf)
+        print(f"vae samples: Frechet distance {v['frechet_distance']:.1f}, classes covered "
+              f"{v['classes_covered']}/10")
+        out += [records.record("vae", vae.config, "binarized-mnist", "test", metric, value, unit,
+                               ckpt["state"]["seconds"])
+                for metric, value, unit in (
+                    ("frechet_distance_pgm_classifier", v["frechet_distance"],
+                     "feature units^2"),
+                    ("classes_covered", v["classes_covered"], "of 10"),
+                    ("coverage_entropy", v["coverage_entropy_bits"], "bits (max 3.32)"))]
     if not args.smoke:
         records.write("gan", out)
 
