@@ -170,13 +170,6 @@ def log_likelihood(net: BayesNet, x: torch.Tensor) -> float:
                for r, c in zip(rows, counts, strict=True))
 
 
-def with_data(prog: Program, **data: torch.Tensor) -> Program:
-    """The fitted model of ``prog`` on other data: a new program with ``prog``'s parameters."""
-    new = Program(prog.fn, guide=None, data=data)
-    new.load_state_dict(prog.state_dict())
-    return new
-
-
 def sampled_query(prog: Program, records: torch.Tensor, num_samples: int = 2000,
                   seed: int = 0) -> torch.Tensor:
     """``p(flu, allergy | record)`` ``(R, 2, 2)``: frequencies of posterior draws.
@@ -185,7 +178,7 @@ def sampled_query(prog: Program, records: torch.Tensor, num_samples: int = 2000,
     conditional (``infer_discrete``); its ``flu`` and ``allergy`` have dims
     ``(chain, draw, data)``.
     """
-    idata = posterior(with_data(prog, x=records), num_samples=num_samples, seed=seed)
+    idata = posterior(prog.with_data(x=records), num_samples=num_samples, seed=seed)
     flu = torch.as_tensor(idata.posterior["flu"].values).flatten(0, 1)  # (S, R)
     allergy = torch.as_tensor(idata.posterior["allergy"].values).flatten(0, 1)
     joint = torch.nn.functional.one_hot(2 * flu + allergy, 4).double().mean(0)  # (R, 4)

@@ -88,13 +88,6 @@ def learn(y: torch.Tensor, epochs: int = 100, lr: float = 0.05, seed: int = 0) -
     return prog
 
 
-def with_data(prog: Program, y: torch.Tensor) -> Program:
-    """The fitted HMM of ``prog`` on other sequences ``y``: a new program, same parameters."""
-    new = Program(prog.fn, guide=None, data={"y": y})
-    new.load_state_dict(prog.state_dict())
-    return new
-
-
 def params(prog: Program) -> dict[str, torch.Tensor]:
     """The learned ``pi, A, mu, sigma``."""
     return {k: prog.param(k) for k in TRUE}

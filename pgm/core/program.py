@@ -237,7 +237,7 @@ class Program(GenerativeModel):
         super().__init__(shape=(1,), model=label,
                          guide=guide if isinstance(guide, str) or guide is None
                          else getattr(guide, "__name__", type(guide).__name__))
-        self.plate, self._elbo = plate, elbo
+        self.plate, self._elbo, self._guide_spec = plate, elbo, guide
         self.__dict__["fn"] = model  # a module is registered once, as user_model
         self.data = as_data(data, model)
         self._store: dict = {"params": {}, "constraints": {}}
@@ -296,6 +296,18 @@ class Program(GenerativeModel):
             self._store["params"][name] = p
             self.user_params[str(len(self._param_names))] = p
             self._param_names.append(name)
+
+    def with_data(self, **data: Any) -> Program:
+        """The fitted model on other data: a new program with this one's parameters.
+
+        For queries on new records (posteriors of their local latent sites). The guide is
+        rebuilt as this one was; parameters whose shapes depend on the data (an automatic
+        guide's local sites) do not carry over, and ``load_state_dict`` says so.
+        """
+        guide = self._guide_spec
+        new = Program(self.fn, guide, data, plate=self.plate, elbo=self._elbo)
+        new.load_state_dict(self.state_dict())
+        return new
 
     def param(self, name: str) -> torch.Tensor:
         """The constrained value of the program's ``pyro.param`` called ``name``."""

@@ -237,3 +237,11 @@ def test_every_automatic_guide_fits(guide):
     draws = pgm.inspect.posterior(prog, num_samples=400).posterior["probs"].values
     exact = (1 + torch.tensor([10.0, 20, 30, 40])) / 104
     assert torch.allclose(torch.as_tensor(draws).mean((0, 1)), exact.float(), atol=0.04)
+
+
+def test_with_data_keeps_the_fitted_parameters_on_new_data():
+    prog = Program(coin, "auto_normal", {"flips": FLIPS})
+    pgm.fit(prog, epochs=50, lr=0.05, progress=False, log_every=0)
+    other = prog.with_data(flips=FLIPS[:7])
+    assert other.num_data == 7 and other.config == prog.config
+    assert torch.equal(other.auto.locs.p, prog.auto.locs.p)

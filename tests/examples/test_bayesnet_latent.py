@@ -79,7 +79,7 @@ def test_posterior_draws_match_exact_enumeration(fitted):
 
 def test_with_data_keeps_the_fitted_parameters(fitted):
     _, _, prog = fitted
-    other = ex.with_data(prog, x=ex.RECORDS)
+    other = prog.with_data(x=ex.RECORDS)
     for v in ex.PARENTS:
         assert torch.equal(other.param(f"cpt_{v}"), prog.param(f"cpt_{v}"))
     assert other.num_data == len(ex.RECORDS)

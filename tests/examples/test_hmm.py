@@ -25,7 +25,7 @@ def fitted():
 def short(fitted):
     """The fitted HMM on two sequences of 6 steps, where every path can be listed."""
     y, _ = ex.simulate(2, 6, seed=7)
-    return y, ex.with_data(fitted[2], y)
+    return y, fitted[2].with_data(y=y)
 
 
 def brute_force(y: torch.Tensor, pi, A, mu, sigma) -> torch.Tensor:
