@@ -38,6 +38,17 @@ def command() -> str:
     return "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
 
+def run_command(run: str | Path, resume: bool) -> str:
+    """The commands behind a run that may have been resumed: each is kept in ``run/commands.txt``
+    (the new run's first), so a record names the whole sequence, not only its last step."""
+    path = Path(run) / "commands.txt"
+    earlier = path.read_text().splitlines() if resume and path.is_file() else []
+    lines = [*earlier, command()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return ", then ".join(lines)
+
+
 def record(model: str, config: dict, data: str, split: str, metric: str, value: float,
            unit: str, train_seconds: float | None = None, cmd: str | None = None) -> dict:
     return {"model": model, "config": config, "data": data, "split": split, "metric": metric,

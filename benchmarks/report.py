@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = {"autoregressive": "curve-*.png", "vae": "elbo-terms-*.png"}  # in docs/figures
+FIGURES = {"autoregressive": "curve-*.png", "vae": "elbo-terms-*.png",
+           "gan": "dcgan-samples-*.png"}  # in docs/figures
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 
@@ -30,6 +31,12 @@ TARGETS = [
      "nll_nats", "88.71 (Burda et al. 2016)", "<= 89.5"),
     ("VAE SVI step through pgm / plain PyTorch", "vae", {"batch_size": 100}, "overhead_ratio",
      "-", "<= 1.15"),
+    ("DCGAN Frechet distance, pgm classifier features (floor: valid vs test, 1.5)", "dcgan",
+     {}, "frechet_distance_pgm_classifier", "-", "<= 2 x floor, and below the VAE's"),
+    ("DCGAN smallest class share, 10,000 samples", "dcgan", {}, "class_share_min", "-",
+     ">= 0.05"),
+    ("DCGAN largest class share, 10,000 samples", "dcgan", {}, "class_share_max", "-",
+     "<= 0.15"),
     ("InfoGAN categorical code, MNIST unsupervised classification error", "infogan", {},
      "unsupervised_error", "about 0.05 (Chen et al. 2016)", "<= 0.05"),
 ]
@@ -60,6 +67,15 @@ INTRO = {
         "Variational autoencoder on binarized MNIST, trained by `pgm.fit` with a wall-clock "
         "budget; test NLL is the importance-sampled estimate with `test_samples` samples "
         "from the guide. The ELBO's two terms per epoch are in `docs/figures/`."
+    ),
+    "gan": (
+        "DCGAN on binarized MNIST, trained by the shared adversarial loop for a time budget, "
+        "and a trained VAE's samples scored the same way: 10,000 samples against the 10,000 "
+        "test images in the features of pgm's own small classifier (trained on `mnist-test`; "
+        "this is not the Inception FID of papers, so there is no published figure). "
+        "`frechet_distance_valid_floor` is the distance between the validation and test "
+        "images, what a perfect model would reach; class shares are the classifier's labels "
+        "of the samples. The grid shows the DCGAN's samples of a fixed z at the end."
     ),
     "infogan": (
         "InfoGAN on binarized MNIST, trained by the shared adversarial loop for a time budget; "

@@ -64,6 +64,7 @@ def main() -> None:
     if args.max_minutes:
         settings["max_seconds"] = args.max_minutes * 60
     tag = f"vae-{args.objective}{args.particles}-{args.prior}-{'-'.join(map(str, args.hidden))}"
+    cmd = records.run_command(Path(args.out) / tag, args.resume)
     s = pgm.fit(model, tr, va[:2000], out=Path(args.out) / tag, resume=args.resume,
                 data_name="binarized-mnist", progress=False, **settings)
     k = 50 if args.smoke else args.test_samples
@@ -89,11 +90,12 @@ def main() -> None:
             "best_epoch": s["best_epoch"], "test_samples": k}
     d = "binarized-mnist"
     records.write("vae", [
-        records.record("vae", conf, d, "test", "nll_nats", nll, "nats", s["seconds"]),
-        records.record("vae", conf, d, "test", "neg_elbo_nats", -elbo, "nats", s["seconds"]),
+        records.record("vae", conf, d, "test", "nll_nats", nll, "nats", s["seconds"], cmd=cmd),
+        records.record("vae", conf, d, "test", "neg_elbo_nats", -elbo, "nats", s["seconds"],
+                       cmd=cmd),
         records.record("vae", conf, d, "test", "kl_nats", terms["kl"].mean().item(), "nats",
-                       s["seconds"]),
-        records.record("vae", conf, d, "test", "eval_seconds", eval_s, "s", s["seconds"])])
+                       s["seconds"], cmd=cmd),
+        records.record("vae", conf, d, "test", "eval_seconds", eval_s, "s", s["seconds"], cmd=cmd)])
 
 
 if __name__ == "__main__":
