@@ -37,7 +37,6 @@ from typing import Any
 
 import pyro
 import torch
-from tqdm.auto import tqdm
 
 from pgm.adversarial.base import AdversarialModel
 from pgm.core.base import direct_parameters
@@ -49,8 +48,10 @@ from pgm.infer.svi import (
     _deferred_signals,
     adam,
     between_steps,
+    budget_spent,
     epoch_order,
     log_line,
+    progress_bar,
     start,
 )
 from pgm.viz import save_grid
@@ -271,15 +272,11 @@ def train(
                         f"{message}{where}")
 
     n, bs = train.shape[0], cfg.batch_size
-    n_batches = -(-n // bs)
     model.train()
-    bar = tqdm(total=cfg.epochs * n_batches, initial=state.epoch * n_batches + state.batch,
-               disable=not cfg.progress, dynamic_ncols=True, leave=False)
+    bar, n_batches = progress_bar(cfg, state, n)
 
     def finished() -> str | None:
-        if cfg.max_seconds is not None and state.seconds >= cfg.max_seconds:
-            return f"time budget of {cfg.max_seconds:g} s reached"
-        return None
+        return budget_spent(cfg, state)
 
     with _deferred_signals() as sig, direct_parameters():
         while state.epoch < cfg.epochs and not finished():

@@ -222,6 +222,22 @@ def between_steps(sig: dict, cfg: TrainConfig, state: Any, step: int, t0: float,
     return t0
 
 
+def progress_bar(cfg: TrainConfig, state: Any, n: int) -> tuple[tqdm, int]:
+    """The bar over all the run's batches, started where a resumed run stands; and the
+    number of batches an epoch of ``n`` examples has."""
+    n_batches = -(-n // cfg.batch_size)
+    bar = tqdm(total=cfg.epochs * n_batches, initial=state.epoch * n_batches + state.batch,
+               disable=not cfg.progress, dynamic_ncols=True, leave=False)
+    return bar, n_batches
+
+
+def budget_spent(cfg: TrainConfig, state: Any) -> str | None:
+    """Why to stop for time (``max_seconds`` of training reached), or ``None``."""
+    if cfg.max_seconds is not None and state.seconds >= cfg.max_seconds:
+        return f"time budget of {cfg.max_seconds:g} s reached"
+    return None
+
+
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     """The order of the ``n`` examples in ``epoch``: a function of the seed and the epoch
     alone, so that a resumed run sees the same batches."""
@@ -314,17 +330,14 @@ def fit(
             checkpoint.save(out / name, _payload(model, opt, sched, cfg, state, data_name))
 
     n, bs = train.shape[0], cfg.batch_size
-    n_batches = -(-n // bs)
     loss_fn = model.elbo().differentiable_loss
     model.train()
-    bar = tqdm(total=cfg.epochs * n_batches, initial=state.epoch * n_batches + state.batch,
-               disable=not cfg.progress, dynamic_ncols=True, leave=False)
+    bar, n_batches = progress_bar(cfg, state, n)
+
     def finished() -> str | None:
         if cfg.patience is not None and state.stale >= cfg.patience:
             return f"early stop: no validation improvement for {cfg.patience} epochs"
-        if cfg.max_seconds is not None and state.seconds >= cfg.max_seconds:
-            return f"time budget of {cfg.max_seconds:g} s reached"
-        return None
+        return budget_spent(cfg, state)
 
     with _deferred_signals() as sig:
         while state.epoch < cfg.epochs and not finished():
