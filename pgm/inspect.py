@@ -129,12 +129,11 @@ def posterior(program: Program, num_samples: int = 1000, seed: int = 0, chains: 
         raise ValueError(f"num_samples: expected a positive multiple of chains={chains}, "
                          f"got {num_samples!r}")
     pyro.set_rng_seed(seed)
-    guided = [s for s in program.latent if s not in program.enumerated]
     with program.scope():
         draws = []
         for _ in range(num_samples):
             g = trace(program._guide_fn, program.data, "guide")
-            draws.append({s: g.nodes[s]["value"] for s in guided})
+            draws.append({s: g.nodes[s]["value"] for s in program.guided})
         idata = predictive(program._model, program.data, draws, chains=chains,
                            enumerated=bool(program.enumerated),
                            max_plate_nesting=program.max_plate_nesting, coords=coords)

@@ -244,7 +244,6 @@ class Program(GenerativeModel):
         if isinstance(model, nn.Module):
             self.user_model = model  # its parameters become the program's
         self.user_params = nn.ParameterDict()  # pyro.param statements, in first-use order
-        self._param_names: list[str] = []
 
         with self.scope(), pyro.validation_enabled(True):
             tr = trace(self._model, self.data, f"model {label!r}", score=True)
@@ -257,15 +256,13 @@ class Program(GenerativeModel):
         self.defaults = {"epochs": 1000, "lr": 0.01, "log_every": 100,
                          "batch_size": self.num_data, "eval_batch_size": self.num_data}
 
-        hidden = set(self.enumerated)
         if isinstance(guide, str):
             cls = autoguide_class(guide)
-            self.auto = cls(poutine.block(self._model, hide=list(hidden)))
+            self.auto = cls(poutine.block(self._model, hide=self.enumerated))
             self.__dict__["_guide_fn"] = self.auto
         elif guide is None:
-            free = [s for s in self.latent if s not in hidden]
-            if free:
-                raise ModelError(f"guide: the model has latent sites {free} that are not "
+            if self.guided:
+                raise ModelError(f"guide: the model has latent sites {self.guided} that are not "
                                  "enumerated; pass a guide function or an automatic guide "
                                  f"name ({', '.join(AUTOGUIDES)})")
             self.__dict__["_guide_fn"] = _empty
@@ -275,7 +272,7 @@ class Program(GenerativeModel):
             self.__dict__["_guide_fn"] = guide
         with self.scope(), pyro.validation_enabled(True):
             gtr = trace(self._guide_fn, self.data, "guide")
-        self._check_sites(latent_sites(gtr), hidden)
+        self._check_sites(latent_sites(gtr))
         self._adopt_params()
 
     # -- the private parameter store -------------------------------------------------
@@ -294,8 +291,7 @@ class Program(GenerativeModel):
                 continue
             p = t if isinstance(t, nn.Parameter) else nn.Parameter(t.detach())
             self._store["params"][name] = p
-            self.user_params[str(len(self._param_names))] = p
-            self._param_names.append(name)
+            self.user_params[str(len(self.user_params))] = p
 
     def with_data(self, **data: Any) -> Program:
         """The fitted model on other data: a new program with this one's parameters.
@@ -314,8 +310,13 @@ class Program(GenerativeModel):
         with self.scope():
             return pyro.param(name).detach()
 
-    def _check_sites(self, guided: list[str], hidden: set[str]) -> None:
-        need = [s for s in self.latent if s not in hidden]
+    @property
+    def guided(self) -> list[str]:
+        """The latent sites a guide must sample: those not enumerated."""
+        return [s for s in self.latent if s not in self.enumerated]
+
+    def _check_sites(self, guided: list[str]) -> None:
+        need = self.guided
         missing = [s for s in need if s not in guided]
         extra = [s for s in guided if s not in self.latent]
         if missing or extra:
