@@ -9,12 +9,15 @@ samples and compares them with the 10,000 test images in the features of pgm's o
 classifier (pgm.metrics; not the Inception FID of papers, so no published figure to
 compare with). The distance between the validation and test images is recorded too, as
 the floor a perfect model would reach. ``--vae RUN`` scores a trained VAE's samples by the
-same metric, in the same run. Merges the figures into benchmarks/results/gan.json.
+same metric, in the same run. ``--pixels bernoulli`` (the default) draws binary images
+``x ~ Bernoulli(G(z))`` like the data (pgm.adversarial.base). Merges the figures into
+benchmarks/results/gan.json and writes a grid of 64 samples to docs/figures/.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import records
 import torch
@@ -22,6 +25,9 @@ import torch
 import pgm
 from pgm.infer.adversarial import train
 from pgm.metrics import classifier, sample_quality
+from pgm.viz import save_grid
+
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
 
 @torch.no_grad()
@@ -34,6 +40,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--latent", type=int, default=100)
+    ap.add_argument("--pixels", default="bernoulli", choices=["grey", "bernoulli"])
+    ap.add_argument("--batch-std", action="store_true", help="minibatch std in D")
+    ap.add_argument("--resume", action="store_true")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--max-minutes", type=float, default=30)
     ap.add_argument("--seed", type=int, default=0)
@@ -49,10 +58,13 @@ def main() -> None:
     limit = 320 if args.smoke else None
     tr, va, te = (pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit).x
                   for s in ("train", "valid", "test"))
-    cfg = {"width": 8 if args.smoke else args.width, "latent": args.latent}
+    cfg = {"width": 8 if args.smoke else args.width, "latent": args.latent,
+           "pixels": args.pixels, **({"batch_std": True} if args.batch_std else {})}
     torch.manual_seed(args.seed)
     model = pgm.build("dcgan", **cfg)
-    summary = train(model, tr, out=args.out, data_name="binarized-mnist", seed=args.seed,
+    command = records.command() if args.smoke else records.run_command(args.out, args.resume)
+    summary = train(model, tr, out=args.out, resume=args.resume, data_name="binarized-mnist",
+                    seed=args.seed,
                     epochs=1 if args.smoke else args.epochs, progress=False,
                     max_seconds=None if args.smoke else args.max_minutes * 60)
     clf, info = classifier("binarized-mnist", cache=args.classifier_cache,
@@ -67,7 +79,7 @@ def main() -> None:
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "d_steps")},
               "generator_steps": summary["step"]}
     out = [records.record("dcgan", config, "binarized-mnist", "test", metric, value, unit,
-                          summary["seconds"])
+                          summary["seconds"], cmd=command)
            for metric, value, unit in (
                ("frechet_distance_pgm_classifier", q["frechet_distance"], "feature units^2"),
                ("frechet_distance_valid_floor", floor["frechet_distance"], "feature units^2"),
@@ -91,6 +103,9 @@ def main() -> None:
                     ("coverage_entropy", v["coverage_entropy_bits"], "bits (max 3.32)"))]
     if not args.smoke:
         records.write("gan", out)
+        torch.manual_seed(args.seed)
+        save_grid(model.sample(64), model.shape,
+                  FIGURES / f"dcgan-samples-{args.pixels}-width{args.width}.png")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ which used binarized MNIST's training images) is given the code value ``argmax Q
 code values are matched one to one to digits (Hungarian algorithm), and the fraction
 misclassified is recorded as ``unsupervised_error`` (Chen et al. 2016 report about 5% on
 MNIST after full training). Writes a grid of what the codes control to
-``OUT/codes_{i}.png`` (rows: the categorical code; columns: continuous code ``i`` from
--2 to 2) and merges the figures into benchmarks/results/infogan.json.
+``docs/figures/infogan-codes-{i}.png`` (rows: the categorical code; columns: continuous
+code ``i`` from -2 to 2) and merges the figures into benchmarks/results/infogan.json.
 """
 
 from __future__ import annotations
@@ -27,10 +27,14 @@ import pgm
 from pgm.adversarial.infogan import CATEGORICAL, save_code_grid, unsupervised_error
 from pgm.infer.adversarial import train
 
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--pixels", default="bernoulli", choices=["grey", "bernoulli"])
+    ap.add_argument("--resume", action="store_true")
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=30)
     ap.add_argument("--seed", type=int, default=0)
@@ -44,30 +48,32 @@ def main() -> None:
     limit = 320 if args.smoke else None
     tr = pgm.data.load("binarized-mnist", "train", args.data_dir, limit=limit).x
     te = pgm.data.load("mnist-test", "test", args.data_dir, binarize=True, limit=limit)
-    cfg = {"width": 8 if args.smoke else args.width}
+    cfg = {"width": 8 if args.smoke else args.width, "pixels": args.pixels}
     torch.manual_seed(args.seed)
     model = pgm.build("infogan", **cfg)
     out_dir = None if args.smoke else Path(args.out)
-    summary = train(model, tr, out=out_dir, data_name="binarized-mnist", seed=args.seed,
+    command = records.command() if args.smoke else records.run_command(args.out, args.resume)
+    summary = train(model, tr, out=out_dir, resume=args.resume, data_name="binarized-mnist",
+                    seed=args.seed,
                     epochs=1 if args.smoke else args.epochs, progress=False,
                     max_seconds=None if args.smoke else args.max_minutes * 60)
     error = unsupervised_error(model, te.x, te.y)
     torch.manual_seed(args.seed)
     info = model.mutual_information(5000)
     for i in range(model.continuous if out_dir is not None else 0):
-        save_code_grid(model, out_dir / f"codes_{i}.png", code=i)
+        save_code_grid(model, FIGURES / f"infogan-codes-{i}.png", code=i)
     print(f"infogan {cfg}: {summary['step']} generator steps in {summary['seconds']:.0f} s; "
           f"unsupervised error on mnist-test/test {error:.3f} ({len(te)} images); "
           f"L_I bound of the categorical code {info[CATEGORICAL]:.3f} nats (max 2.303)"
-          + (f"; code grids in {out_dir}" if out_dir is not None else ""))
+          + (f"; code grids in {FIGURES}" if out_dir is not None else ""))
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "lr_d")},
               "generator_steps": summary["step"]}
     out = [records.record("infogan", config, "mnist-test (binarized)", "test",
                           "unsupervised_error", error, "fraction misclassified",
-                          summary["seconds"]),
+                          summary["seconds"], cmd=command),
            records.record("infogan", config, "binarized-mnist", "generated",
                           "mutual_information_bound_categorical", info[CATEGORICAL],
-                          "nats (max log 10 = 2.303)", summary["seconds"])]
+                          "nats (max log 10 = 2.303)", summary["seconds"], cmd=command)]
     if not args.smoke:
         records.write("infogan", out)
 

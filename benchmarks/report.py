@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = {"autoregressive": "curve-*.png", "vae": "elbo-terms-*.png",
-           "gan": "dcgan-samples-*.png"}  # in docs/figures
+           "gan": "dcgan-samples-*.png", "infogan": "infogan-codes-*.png",
+           "text2image": "text2image-*.png"}  # in docs/figures
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 

@@ -84,14 +84,23 @@ def cmd_train(args) -> int:
         if model.name != args.model:
             raise PGMError(f"--resume: {args.out} holds a {model.name!r} run, not {args.model!r}")
     else:
-        model = build(args.model, shape=train.shape, **dict(args.set))
+        config = dict(args.set)
+        if getattr(cls, "conditional", False):  # captions written for the data set's labels
+            config.setdefault("captions", args.data)
+        model = build(args.model, shape=train.shape, **config)
+    extra = {}
+    if getattr(model, "conditional", False):
+        if train.y is None:
+            raise PGMError(f"--data: {model.name} generates from captions made from class "
+                           f"labels, and {args.data!r} has none; use a labelled data set")
+        extra["condition"] = model.conditions(train.y)  # fixed captions: part of the data
     how = "adversarially " if adversarial else ""
     sizes = f"{len(train)} train" + (f" / {len(valid)} valid" if valid is not None else "")
     print(f"training {model.name} ({model.num_parameters:,} parameters) {how}on {args.data} "
           f"({sizes}) -> {args.out}", file=sys.stderr)
     try:
         summary = trainer(model, train.x, *([] if adversarial else [valid.x]), out=args.out,
-                          resume=args.resume, data_name=args.data, **settings)
+                          resume=args.resume, data_name=args.data, **extra, **settings)
     except Interrupted as e:
         print(f"pgm: {e}", file=sys.stderr)
         return 130

@@ -79,3 +79,11 @@ def check_nonnegative(value: object, name: str) -> float:
     if not (ok and 0 <= value < float("inf")):
         raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
     return float(value)
+
+
+def check_positive(value: object, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number > 0, else raise ``ValueError``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (ok and 0 < value < float("inf")):
+        raise ValueError(f"{name}: expected a positive finite number, got {value!r}")
+    return float(value)

@@ -18,6 +18,14 @@ when ``D`` rejects the samples confidently, or the non-saturating ``-log D(G(z))
 (``"ns"``) that Goodfellow et al. recommend in practice: same fixed point, strong
 gradients early on.
 
+On binary data (binarized MNIST) the generator's sigmoid outputs are best read as pixel
+probabilities: with ``pixels="bernoulli"`` the images are ``x ~ Bernoulli(G(z))``, binary
+like the data, so the discriminator cannot tell generated images by their grey values
+alone. The draw is made differentiable by the straight-through Gumbel estimator (Jang,
+Gu & Poole, 2017; Maddison, Mnih & Teh, 2017): the forward pass gives exact Bernoulli
+draws, the backward pass the gradient of a relaxed sample at ``temperature``. The
+default ``pixels="grey"`` keeps ``x = G(z)``.
+
 Subclasses provide ``generator`` (``(B, L) -> (B, D)`` with values in [0, 1]) and
 ``discriminator`` (``(B, D) -> (B,)`` logits); InfoGAN, conditional GANs and the
 adversarial autoencoder are meant to reuse :meth:`d_loss` and :meth:`g_loss`.
@@ -35,9 +43,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from pgm.core import GenerativeModel
-from pgm.errors import check_positive_int
+from pgm.errors import check_positive, check_positive_int
 
 LOSSES = ("ns", "minimax")
+PIXELS = ("grey", "bernoulli")
 
 
 class AdversarialModel(GenerativeModel):
@@ -47,9 +56,14 @@ class AdversarialModel(GenerativeModel):
     :param latent: dimension ``L`` of the noise ``z``.
     :param loss: generator loss, ``"ns"`` (non-saturating, ``-log D(G(z))``) or
         ``"minimax"`` (``log(1 - D(G(z)))``).
+    :param pixels: ``"grey"`` (``x = G(z)``) or ``"bernoulli"`` (``x ~ Bernoulli(G(z))``,
+        straight-through Gumbel gradients), for binary data.
+    :param temperature: of the relaxed Bernoulli whose gradient ``"bernoulli"`` uses.
     """
 
     kind = "implicit"
+    #: whether the generator takes a condition (a caption, a label) beside its noise
+    conditional = False
     #: images in [0, 1], binary or grey: the generator's outputs are grey either way
     binary = False
     #: settings of :class:`pgm.infer.adversarial.AdversarialConfig` that suit GANs
@@ -58,13 +72,19 @@ class AdversarialModel(GenerativeModel):
     generator: nn.Module
     discriminator: nn.Module
 
-    def __init__(self, shape=(1, 28, 28), latent: int = 100, loss: str = "ns", **config: Any):
+    def __init__(self, shape=(1, 28, 28), latent: int = 100, loss: str = "ns",
+                 pixels: str = "grey", temperature: float = 0.5, **config: Any):
         check_positive_int(latent, "latent")
         if loss not in LOSSES:
             raise ValueError(f"loss: expected one of {list(LOSSES)}, got {loss!r}")
-        super().__init__(shape, latent=latent, loss=loss, **config)
+        if pixels not in PIXELS:
+            raise ValueError(f"pixels: expected one of {list(PIXELS)}, got {pixels!r}")
+        temperature = check_positive(temperature, "temperature")
+        extra = {} if pixels == "grey" else {"pixels": pixels, "temperature": temperature}
+        super().__init__(shape, latent=latent, loss=loss, **config, **extra)
         self.latent = latent
         self.loss = loss
+        self.pixels, self.temperature = pixels, temperature
 
     # -- the generator as a Pyro program -----------------------------------------------
     def prior(self) -> dist.Distribution:
@@ -85,22 +105,41 @@ class AdversarialModel(GenerativeModel):
         self.register()
         with pyro.plate("data", b):
             z = pyro.sample("z", self.prior())  # (B, L)
-            return pyro.deterministic("x", self.generator(z), event_dim=1)  # (B, D)
+            return self.images(self.generator(z))  # (B, D)
+
+    def images(self, g: torch.Tensor) -> torch.Tensor:
+        """The image site ``"x"`` ``(B, D)`` of the generator's output ``g`` ``(B, D)``.
+
+        ``pixels="grey"``: ``x = g``, a deterministic site. ``"bernoulli"``: a sample site
+        ``x ~ Bernoulli(g)``, drawn by the straight-through Gumbel estimator.
+        """
+        if self.pixels == "grey":
+            return pyro.deterministic("x", g, event_dim=1)
+        probs = g.clamp(1e-6, 1 - 1e-6)
+        t = torch.tensor(self.temperature, device=g.device)
+        return pyro.sample("x", dist.RelaxedBernoulliStraightThrough(t, probs=probs)
+                           .to_event(1))
 
     def guide(self, x: torch.Tensor | None = None, num_data: int | None = None,
               n: int | None = None) -> None:
         """No latent variable is inferred: a GAN has no encoder."""
 
-    def generate(self, n: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """``n`` images ``(n, D)`` from :meth:`model`, and the values of its sample sites.
+    def generate(self, n: int, condition: Any = None
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``n`` images ``(n, D)`` from :meth:`model`, and the values behind them.
 
-        What the adversarial loop plays with: the latent values go to :meth:`d_loss` and
-        :meth:`g_loss`, for the models whose losses need them (InfoGAN's codes).
+        What the adversarial loop plays with: the values of the model's sample sites, and
+        for a :attr:`conditional` model its ``condition`` (one per image, which then sets
+        the number of images), go to :meth:`d_loss` and :meth:`g_loss`, for the models
+        whose losses need them (InfoGAN's codes, the text-to-image GAN's captions).
         """
-        trace = poutine.trace(self.model).get_trace(n=n)
+        kwargs = {} if condition is None else {"condition": condition}
+        trace = poutine.trace(self.model).get_trace(n=n, **kwargs)
         latents = {name: site["value"] for name, site in trace.nodes.items()
-                   if site["type"] == "sample" and not site["is_observed"]
+                   if site["type"] == "sample" and not site["is_observed"] and name != "x"
                    and not poutine.util.site_is_subsample(site)}
+        if condition is not None:
+            latents["condition"] = condition
         return trace.nodes["x"]["value"], latents
 
     def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -109,6 +148,10 @@ class AdversarialModel(GenerativeModel):
         The loop's fixed monitoring batch: it leaves the global random state alone.
         """
         return torch.randn(n, self.latent, generator=generator)
+
+    def render(self, inputs: Any) -> torch.Tensor:
+        """The images ``(n, D)`` of generator inputs from :meth:`generator_input`."""
+        return self.generator(inputs)
 
     def elbo(self):
         raise NotImplementedError(f"{self.name or type(self).__name__} is an implicit model: "
@@ -156,7 +199,10 @@ class AdversarialModel(GenerativeModel):
         ``"ns"``: ``-E[log D(G(z))]``; ``"minimax"``: ``E[log(1 - D(G(z)))]``
         (``log(1 - sigmoid(l)) = -softplus(l)``).
         """
-        logit = self.discriminate(fake)
+        return self.adversarial_loss(self.discriminate(fake))
+
+    def adversarial_loss(self, logit: torch.Tensor) -> torch.Tensor:
+        """The generator's loss given ``D``'s logits ``(B,)`` on its images."""
         if self.loss == "ns":
             return F.softplus(-logit).mean()
         return -F.softplus(logit).mean()

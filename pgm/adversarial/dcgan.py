@@ -43,18 +43,28 @@ class _Generator(nn.Module):
         return self.deconv(h).flatten(1)  # (B, C*28*28)
 
 
+def minibatch_std(h: torch.Tensor) -> torch.Tensor:
+    """Append the batch's mean feature spread as one more map (Karras et al., 2018, Sec. 3):
+    ``(B, C, H, W) -> (B, C + 1, H, W)``. A batch of near-identical images has a small
+    spread, which the discriminator can then see: a check on mode collapse."""
+    spread = h.std(0, unbiased=False).mean() if h.shape[0] > 1 else h.new_zeros(())
+    return torch.cat([h, spread.expand(h.shape[0], 1, *h.shape[2:])], 1)
+
+
 class _Discriminator(nn.Module):
-    def __init__(self, width: int, channels: int):
+    def __init__(self, width: int, channels: int, batch_std: bool = False):
         super().__init__()
-        self.channels = channels
+        self.channels, self.batch_std = channels, batch_std
         self.conv = nn.Sequential(
             nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),  # 28 -> 14
             nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),  # 14 -> 7
             nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2))
-        self.out = nn.Linear(2 * width * 7 * 7, 1)
+        self.out = nn.Linear((2 * width + batch_std) * 7 * 7, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv(x.reshape(x.shape[0], self.channels, 28, 28))  # (B, 2w, 7, 7)
+        if self.batch_std:
+            h = minibatch_std(h)  # (B, 2w + 1, 7, 7)
         return self.out(h.flatten(1))  # (B, 1)
 
 
@@ -66,16 +76,24 @@ class DCGAN(AdversarialModel):
     :param latent: dimension ``L`` of the noise ``z ~ N(0, I)``.
     :param width: feature maps of the first discriminator layer (the others are multiples).
     :param loss: generator loss, ``"ns"`` (non-saturating) or ``"minimax"``.
+    :param pixels: ``"grey"`` (``x = G(z)``) or ``"bernoulli"`` (binary ``x ~ Bernoulli(G(z))``,
+        for binary data; see :mod:`pgm.adversarial.base`).
+    :param temperature: of the straight-through relaxed Bernoulli (``pixels="bernoulli"``).
+    :param batch_std: give the discriminator the batch's feature spread (minibatch
+        standard deviation, Karras et al., 2018), against mode collapse.
     """
 
     defaults = {"lr": 2e-4, "batch_size": 64, "epochs": 10}
 
     def __init__(self, shape=(1, 28, 28), latent: int = 100, width: int = 64,
-                 loss: str = "ns"):
+                 loss: str = "ns", pixels: str = "grey", temperature: float = 0.5,
+                 batch_std: bool = False):
         check_positive_int(width, "width")
         if tuple(shape)[1:] != (28, 28):
             raise ValueError(f"shape: DCGAN is sized for (C, 28, 28) images, got {tuple(shape)}")
-        super().__init__(shape, latent=latent, loss=loss, width=width)
+        super().__init__(shape, latent=latent, loss=loss, pixels=pixels,
+                         temperature=temperature, width=width,
+                         **({"batch_std": True} if batch_std else {}))
         self.generator = _Generator(latent, width, self.shape[0])
-        self.discriminator = _Discriminator(width, self.shape[0])
+        self.discriminator = _Discriminator(width, self.shape[0], bool(batch_std))
         normal_init(self)

@@ -39,14 +39,22 @@ class GAN(AdversarialModel):
     :param hidden: hidden layer sizes of the generator (the discriminator mirrors them).
     :param loss: generator loss, ``"ns"`` (non-saturating) or ``"minimax"``.
     :param output: ``"sigmoid"`` (images in [0, 1]) or ``"linear"`` (any real values).
+    :param pixels: ``"grey"`` (``x = G(z)``) or ``"bernoulli"`` (binary ``x ~ Bernoulli(G(z))``,
+        for binary data; see :mod:`pgm.adversarial.base`).
+    :param temperature: of the straight-through relaxed Bernoulli (``pixels="bernoulli"``).
     """
 
     def __init__(self, shape=(1, 28, 28), latent: int = 100, hidden=(256, 512),
-                 loss: str = "ns", output: str = "sigmoid"):
+                 loss: str = "ns", output: str = "sigmoid", pixels: str = "grey",
+                 temperature: float = 0.5):
         hidden = [check_positive_int(h, "hidden") for h in hidden]
         if output not in OUTPUTS:
             raise ValueError(f"output: expected one of {list(OUTPUTS)}, got {output!r}")
-        super().__init__(shape, latent=latent, loss=loss, hidden=hidden, output=output)
+        if output == "linear" and pixels != "grey":
+            raise ValueError(f"pixels: Bernoulli pixels need output='sigmoid', got "
+                             f"pixels={pixels!r} with output='linear'")
+        super().__init__(shape, latent=latent, loss=loss, pixels=pixels,
+                         temperature=temperature, hidden=hidden, output=output)
         g_sizes = [latent, *hidden]
         self.generator = nn.Sequential(
             *_mlp(g_sizes, nn.ReLU), nn.Linear(g_sizes[-1], self.dim),  # (B, L) -> (B, D)

@@ -84,11 +84,6 @@ class _SharedBody(nn.Module):
         return self.d.out(h).reshape(x.shape[0]), self.q(h)  # (B,), (B, q_out)
 
 
-def _adversarial(logit: torch.Tensor, loss: str) -> torch.Tensor:
-    # the generator's loss of AdversarialModel.g_loss, on logits already computed
-    return F.softplus(-logit).mean() if loss == "ns" else -F.softplus(logit).mean()
-
-
 @register("infogan")
 class InfoGAN(AdversarialModel):
     """InfoGAN: DCGAN players plus ``Q``, a guide over a categorical and continuous codes.
@@ -104,6 +99,9 @@ class InfoGAN(AdversarialModel):
     :param learn_scale: learn ``Q``'s standard deviations of the continuous codes
         (default: fixed at 1).
     :param q_hidden: units of ``Q``'s hidden layer.
+    :param pixels: ``"grey"`` (``x = G(z)``) or ``"bernoulli"`` (binary ``x ~ Bernoulli(G(z))``,
+        for binary data; see :mod:`pgm.adversarial.base`).
+    :param temperature: of the straight-through relaxed Bernoulli (``pixels="bernoulli"``).
     """
 
     defaults = {"lr": 1e-3, "lr_d": 2e-4, "batch_size": 64, "epochs": 10}
@@ -111,7 +109,8 @@ class InfoGAN(AdversarialModel):
     def __init__(self, shape=(1, 28, 28), latent: int = 62, categories: int = 10,
                  continuous: int = 2, width: int = 64, loss: str = "ns",
                  lambda_cat: float = 1.0, lambda_cont: float = 0.1,
-                 learn_scale: bool = False, q_hidden: int = 128):
+                 learn_scale: bool = False, q_hidden: int = 128, pixels: str = "grey",
+                 temperature: float = 0.5):
         check_positive_int(width, "width")
         check_positive_int(q_hidden, "q_hidden")
         if check_positive_int(categories, "categories") < 2:
@@ -123,7 +122,8 @@ class InfoGAN(AdversarialModel):
         if tuple(shape)[1:] != (28, 28):
             raise ValueError(f"shape: InfoGAN is sized for (C, 28, 28) images, "
                              f"got {tuple(shape)}")
-        super().__init__(shape, latent=latent, loss=loss, categories=categories,
+        super().__init__(shape, latent=latent, loss=loss, pixels=pixels,
+                         temperature=temperature, categories=categories,
                          continuous=continuous, width=width, lambda_cat=lambda_cat,
                          lambda_cont=lambda_cont, learn_scale=bool(learn_scale),
                          q_hidden=q_hidden)
@@ -158,8 +158,7 @@ class InfoGAN(AdversarialModel):
                 c_cont = pyro.sample(CONTINUOUS, dist.Uniform(-one, one).to_event(1))  # (B, k)
             else:
                 c_cont = z.new_zeros(b, 0)
-            return pyro.deterministic("x", self.generator(self._input(z, c_cat, c_cont)),
-                                      event_dim=1)  # (B, D)
+            return self.images(self.generator(self._input(z, c_cat, c_cont)))  # (B, D)
 
     def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` generator inputs ``[z, onehot(c_cat), c_cont]`` ``(n, L + K + k)`` from the
@@ -225,7 +224,7 @@ class InfoGAN(AdversarialModel):
                latents: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """``G``'s loss (``"ns"`` or ``"minimax"``) minus ``lambda E[log Q(c | G(z, c))]``."""
         logit, q = self.discriminator.heads(fake)
-        return _adversarial(logit, self.loss) - self._information(q, latents)
+        return self.adversarial_loss(logit) - self._information(q, latents)
 
     # -- using the codes ------------------------------------------------------------------
     @torch.no_grad()

@@ -40,7 +40,7 @@ import torch
 
 from pgm.adversarial.base import AdversarialModel
 from pgm.core.base import direct_parameters
-from pgm.errors import PGMError, check_positive_int
+from pgm.errors import PGMError, check_positive, check_positive_int
 from pgm.infer import checkpoint
 from pgm.infer.svi import (
     RESUMABLE,
@@ -100,9 +100,8 @@ class AdversarialConfig(TrainConfig):
         if self.patience is not None:
             raise ValueError(f"patience: adversarial training has no validation likelihood "
                              f"to stop on; expected None, got {self.patience!r}")
-        if self.lr_d is not None and not (isinstance(self.lr_d, (int, float))
-                                          and 0 < self.lr_d < math.inf):
-            raise ValueError(f"lr_d: expected a positive finite number, got {self.lr_d!r}")
+        if self.lr_d is not None:
+            check_positive(self.lr_d, "lr_d")
         if not (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas)):
             raise ValueError(f"betas: expected two numbers in [0, 1), got {self.betas!r}")
         self.betas = (float(self.betas[0]), float(self.betas[1]))
@@ -147,8 +146,9 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def diversity(model: AdversarialModel, z: torch.Tensor, real_spread: float) -> float:
-    """Mean pairwise distance of ``G(z)`` over that of real images (``real_spread``).
+def diversity(model: AdversarialModel, z: Any, real_spread: float) -> float:
+    """Mean pairwise distance of the images of generator inputs ``z`` (from
+    ``model.generator_input``) over that of real images (``real_spread``).
 
     About 1 when the samples spread like the data, near 0 under mode collapse. Runs the
     generator in evaluation mode, so it changes neither batch-norm statistics nor the
@@ -157,7 +157,7 @@ def diversity(model: AdversarialModel, z: torch.Tensor, real_spread: float) -> f
     was_training = model.training
     model.eval()
     try:
-        return mean_pairwise_distance(model.generator(z)) / real_spread
+        return mean_pairwise_distance(model.render(z)) / real_spread
     finally:
         model.train(was_training)
 
@@ -195,6 +195,7 @@ def train(
     model: AdversarialModel,
     train: torch.Tensor,
     *,
+    condition: torch.Tensor | None = None,
     out: str | Path | None = None,
     resume: bool = False,
     data_name: str = "",
@@ -203,6 +204,10 @@ def train(
 ) -> dict[str, Any]:
     """Train the GAN ``model`` on the images ``train`` ``(n, pixels)``; returns a summary.
 
+    :param condition: for a conditional model (``model.conditional``), what each image is
+        generated from, ``(n, ...)`` aligned with ``train`` (the text-to-image GAN's
+        caption word indices, from ``model.conditions(labels)``). Each batch's fakes are
+        generated from the real images' conditions.
     :param out: directory for ``last.pt``/``best.pt`` (the same, written after every epoch:
         a GAN has no validation score to pick a best one by) and ``samples/``; ``None``
         writes nothing.
@@ -225,6 +230,14 @@ def train(
     cfg, ckpt, out = start(model, settings, out, resume, AdversarialConfig,
                            ADVERSARIAL_RESUMABLE, "adversarial")
     train = model.check(train, "train")
+    if model.conditional != (condition is not None):
+        what = ("expected a tensor (n, ...) aligned with train, got None"
+                if model.conditional else f"expected None, got {type(condition).__name__}")
+        raise ValueError(f"condition: {model.name or type(model).__name__} is "
+                         f"{'' if model.conditional else 'not '}conditional; {what}")
+    if condition is not None and len(condition) != len(train):
+        raise ValueError(f"condition: expected one per training image ({len(train)}), "
+                         f"got {len(condition)}")
     lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
 
     pyro.set_rng_seed(cfg.seed)
@@ -283,10 +296,12 @@ def train(
             order = epoch_order(n, cfg.seed, state.epoch)
             t0 = time.perf_counter()
             for b in range(state.batch, n_batches):
-                real = train[order[b * bs : (b + 1) * bs]]  # (B, D)
+                idx = order[b * bs : (b + 1) * bs]
+                real = train[idx]  # (B, D)
+                cond = None if condition is None else condition[idx]  # (B, ...)
                 # -- discriminator step: max log D(x) + log(1 - D(G(z))) --------------
                 with torch.no_grad():  # a full batch, even beside a last short one
-                    fake, latents = model.generate(bs)  # (B, D), the values behind them
+                    fake, latents = model.generate(bs, cond)  # (B, D), the values behind
                 if not bool(torch.isfinite(fake).all()):
                     raise _diverged(state, "the generator's samples are not finite", "lr",
                                     lrs()[0])
@@ -306,7 +321,7 @@ def train(
                 if state.d_step % cfg.d_steps == 0:
                     model.discriminator.requires_grad_(False)  # D is held fixed here
                     try:
-                        g_loss = model.g_loss(*model.generate(bs))
+                        g_loss = model.g_loss(*model.generate(bs, cond))
                         if not math.isfinite(g_loss.item()):
                             raise _diverged(state, f"the generator loss is {g_loss.item()}",
                                             "lr", lrs()[0])
@@ -366,10 +381,10 @@ def _average(running: float, value: float, first: bool) -> float:
 
 
 @torch.no_grad()
-def _save_samples(model: AdversarialModel, z: torch.Tensor, path: Path) -> None:
+def _save_samples(model: AdversarialModel, z: Any, path: Path) -> None:
     was_training = model.training
     model.eval()
     try:
-        save_grid(model.generator(z), model.shape, path)
+        save_grid(model.render(z), model.shape, path)
     finally:
         model.train(was_training)

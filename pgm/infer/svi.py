@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from pgm.core import GenerativeModel
 from pgm.core.base import direct_parameters
 from pgm.core.program import Program
-from pgm.errors import PGMError, check_positive_int
+from pgm.errors import PGMError, check_positive, check_positive_int
 from pgm.infer import checkpoint
 from pgm.infer.evaluate import nll
 
@@ -72,8 +72,7 @@ class TrainConfig:
             check_positive_int(self.patience, "patience")
         if self.checkpoint_every is not None:
             check_positive_int(self.checkpoint_every, "checkpoint_every")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr: expected a positive finite number, got {self.lr!r}")
+        check_positive(self.lr, "lr")
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise ValueError(f"max_seconds: expected a positive number, got {self.max_seconds!r}")
         if isinstance(self.log_every, bool) or not (isinstance(self.log_every, int)

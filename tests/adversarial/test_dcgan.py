@@ -1,5 +1,6 @@
 """DCGAN (Radford et al., 2016): architecture, initialisation, sizes."""
 
+import pyro.poutine as poutine
 import pytest
 import torch
 from torch import nn
@@ -38,3 +39,42 @@ def test_a_last_batch_of_one_image_trains():
     summary = train(pgm.build("dcgan", latent=4, width=4), x, epochs=1, batch_size=64,
                     progress=False, log_every=0)
     assert summary["d_step"] == 2 and summary["step"] == 2
+
+
+def test_bernoulli_pixels_are_exact_draws_with_straight_through_gradients():
+    torch.manual_seed(0)
+    model = pgm.build("dcgan", latent=8, width=8, pixels="bernoulli", temperature=0.5)
+    assert model.config["pixels"] == "bernoulli" and model.config["temperature"] == 0.5
+    model.eval()
+    z = model.prior().sample((1,)).expand(4000, -1)
+    with torch.no_grad():
+        p = model.generator(z[:1])[0]  # (784,) pixel probabilities
+        x = poutine.condition(model.model, data={"z": z})(n=4000)
+    assert set(x.unique().tolist()) <= {0.0, 1.0}
+    assert (x.mean(0) - p).abs().max() < 0.04  # Bernoulli(G(z)), whatever the temperature
+    model.train()
+    fake, latents = model.generate(16)
+    assert set(latents) == {"z"}  # the image site is not a latent
+    model.g_loss(fake, latents).backward()
+    assert all(q.grad is not None and q.grad.abs().sum() > 0
+               for q in model.generator.parameters())
+    with pytest.raises(ValueError, match=r"pixels: expected one of \['grey', 'bernoulli'\]"):
+        pgm.build("dcgan", pixels="binary")
+    with pytest.raises(ValueError, match="temperature: expected a positive finite number"):
+        pgm.build("dcgan", pixels="bernoulli", temperature=0)
+    with pytest.raises(ValueError, match="pixels: Bernoulli pixels need output='sigmoid'"):
+        pgm.build("gan", output="linear", pixels="bernoulli")
+
+
+def test_minibatch_std_shows_the_discriminator_a_collapsed_batch():
+    from pgm.adversarial.dcgan import minibatch_std
+
+    h = torch.randn(6, 3, 7, 7)
+    out = minibatch_std(h)
+    assert out.shape == (6, 4, 7, 7) and torch.equal(out[:, :3], h)
+    assert torch.allclose(out[:, 3], h.std(0, unbiased=False).mean().expand(6, 7, 7))
+    assert minibatch_std(h[:1].expand(6, -1, -1, -1))[:, 3].abs().max() < 1e-6
+    model = pgm.build("dcgan", latent=8, width=8, batch_std=True)
+    assert model.config["batch_std"] is True
+    assert model.discriminate(model.sample(5)).shape == (5,)
+    assert model.discriminate(model.sample(1)).shape == (1,)
