@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import inspect
 import json
 import sys
 import time
@@ -58,6 +59,19 @@ def cmd_list(args) -> int:
 ADVERSARIAL_FLAGS = ("lr_d", "d_steps", "sample_every")
 
 
+def _data_config(cls, args, train) -> dict:
+    """``--set`` values, plus what a GAN takes from its data unless set: binary images
+    (``pixels="bernoulli"``) and, for a conditional model, captions of the data's labels."""
+    config = dict(args.set)
+    if cls.kind == "implicit":
+        if (train.binary and "pixels" in inspect.signature(cls).parameters
+                and config.get("output") != "linear"):
+            config.setdefault("pixels", "bernoulli")
+        if getattr(cls, "conditional", False):
+            config.setdefault("captions", args.data)
+    return config
+
+
 def cmd_train(args) -> int:
     """SVI for likelihood models; the adversarial loop for GANs (``kind == "implicit"``)."""
     cls = get(args.model)
@@ -84,10 +98,7 @@ def cmd_train(args) -> int:
         if model.name != args.model:
             raise PGMError(f"--resume: {args.out} holds a {model.name!r} run, not {args.model!r}")
     else:
-        config = dict(args.set)
-        if getattr(cls, "conditional", False):  # captions written for the data set's labels
-            config.setdefault("captions", args.data)
-        model = build(args.model, shape=train.shape, **config)
+        model = build(args.model, shape=train.shape, **_data_config(cls, args, train))
     extra = {}
     if getattr(model, "conditional", False):
         if train.y is None:

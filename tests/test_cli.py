@@ -225,3 +225,19 @@ def test_gan_errors_are_one_clear_line(capsys, tmp_path, argv, match):
     code, _, err = run(capsys, *argv, "--data", "shapes", "--limit", "64", "--out",
                        str(tmp_path / "r"), "--no-progress")
     assert code == 2 and err.startswith("pgm: error:") and match in err, err
+
+
+def test_gans_take_binary_pixels_and_captions_from_their_data(capsys, tmp_path):
+    d = str(tmp_path / "t2i")
+    code, _, err = run(capsys, "train", "text2image", "--data", "shapes", "--limit", "64",
+                       "--out", d, "--epochs", "1", "--no-progress", "--set", "width=4",
+                       "--set", "latent=4")
+    assert code == 0, err
+    model, _ = checkpoint.load_model(d)
+    assert model.config["pixels"] == "bernoulli" and model.config["captions"] == "shapes"
+    assert set(model.sample(8).unique().tolist()) <= {0.0, 1.0}
+    code, _, err = run(capsys, "train", "dcgan", "--data", "fashion-mnist", "--limit", "64",
+                       "--out", str(tmp_path / "grey"), "--epochs", "1", "--no-progress",
+                       "--set", "width=4")
+    assert code == 0, err
+    assert "pixels" not in checkpoint.load_model(tmp_path / "grey")[0].config  # grey data: x = G(z)
