@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pgm import data as pgm_data
+from pgm.core.base import evaluating
 from pgm.errors import DataError, check_positive_int
 from pgm.io import atomic_write
 
@@ -126,13 +127,9 @@ class Classifier(nn.Module):
     def predict(self, x: torch.Tensor,
                 batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
         """``(features (n, F), labels (n,))`` of images ``x`` ``(n, 784)``, in chunks."""
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             feats = torch.cat([self.features(x[i : i + batch_size])
                                for i in range(0, len(x), batch_size)])
-        finally:
-            self.train(was_training)
         return feats, self.out(feats).argmax(1)
 
 

@@ -33,6 +33,7 @@ adversarial autoencoder are meant to reuse :meth:`d_loss` and :meth:`g_loss`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyro
@@ -43,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pgm.core import GenerativeModel
+from pgm.core.base import evaluating
 from pgm.errors import check_positive, check_positive_int
 
 LOSSES = ("ns", "minimax")
@@ -157,19 +159,26 @@ class AdversarialModel(GenerativeModel):
         raise NotImplementedError(f"{self.name or type(self).__name__} is an implicit model: "
                                   "it has no ELBO; train it with pgm.infer.adversarial.train")
 
+    def sample(self, n: int, mean: bool = False) -> torch.Tensor:
+        """``n`` images ``(n, D)`` (values in [0, 1] for a sigmoid output); with
+        ``pixels="bernoulli"``, binary draws, or their probabilities ``G(z)`` when ``mean``.
+        """
+        return self.draw(self.model, mean, n=check_positive_int(n, "n"))
+
     @torch.no_grad()
-    def sample(self, n: int) -> torch.Tensor:
-        """``n`` images ``(n, D)`` (values in [0, 1] for a sigmoid output).
+    def draw(self, model: Callable[..., torch.Tensor], mean: bool = False,
+             **kwargs: Any) -> torch.Tensor:
+        """The images ``(n, D)`` of one run of ``model`` (:meth:`model`, perhaps conditioned
+        on chosen values) with ``kwargs``, or their pixel probabilities when ``mean``.
 
         Runs in evaluation mode (batch norm uses its running statistics, so one image can
         be drawn and no statistic is updated), then restores the training mode.
         """
-        was_training = self.training
-        self.eval()
-        try:
-            return self.model(n=check_positive_int(n, "n"))
-        finally:
-            self.train(was_training)
+        with evaluating(self):
+            site = poutine.trace(model).get_trace(**kwargs).nodes["x"]
+        if mean and self.pixels == "bernoulli":
+            return site["fn"].base_dist.probs  # Independent(RelaxedBernoulli...(probs))
+        return site["value"]
 
     # -- the game ----------------------------------------------------------------------
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:

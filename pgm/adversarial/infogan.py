@@ -51,6 +51,7 @@ from torch import nn
 from pgm.adversarial.base import AdversarialModel, normal_init
 from pgm.adversarial.dcgan import _Discriminator, _Generator
 from pgm.core import register
+from pgm.core.base import evaluating
 from pgm.errors import check_nonnegative, check_positive_int
 from pgm.viz import save_grid
 
@@ -227,14 +228,14 @@ class InfoGAN(AdversarialModel):
         return self.adversarial_loss(logit) - self._information(q, latents)
 
     # -- using the codes ------------------------------------------------------------------
-    @torch.no_grad()
     def sample_codes(self, categorical: torch.Tensor, continuous: torch.Tensor | None = None,
-                     z: torch.Tensor | None = None) -> torch.Tensor:
+                     z: torch.Tensor | None = None, mean: bool = False) -> torch.Tensor:
         """Images ``(n, D)`` generated from chosen codes, in evaluation mode.
 
         :param categorical: values ``(n,)`` in ``0..K-1``.
         :param continuous: ``(n, k)`` (default 0); values beyond [-1, 1] extrapolate.
         :param z: noise ``(n, L)`` (default: drawn from the prior).
+        :param mean: pixel probabilities instead of binary draws (``pixels="bernoulli"``).
         """
         categorical = torch.as_tensor(categorical).long()
         n = categorical.shape[0]
@@ -244,25 +245,16 @@ class InfoGAN(AdversarialModel):
                                 else torch.as_tensor(continuous, dtype=torch.float32))
         if z is not None:
             data["z"] = z
-        was_training = self.training
-        self.eval()
-        try:
-            return poutine.condition(self.model, data=data)(n=n)
-        finally:
-            self.train(was_training)
+        return self.draw(poutine.condition(self.model, data=data), mean, n=n)
 
     @torch.no_grad()
     def infer_codes(self, x: torch.Tensor, batch_size: int = 1000
                     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``Q``'s posterior over the codes of images ``x`` ``(B, D)``, in evaluation mode:
         categorical probabilities ``(B, K)`` and continuous means ``(B, k)``."""
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             q = torch.cat([self.discriminator.q(self.discriminator.body(x[i : i + batch_size]))
                            for i in range(0, x.shape[0], batch_size)])
-        finally:
-            self.train(was_training)
         k = self.continuous
         return (q[:, : self.categories].softmax(1),
                 q[:, self.categories : self.categories + k])
@@ -275,13 +267,9 @@ class InfoGAN(AdversarialModel):
         the categorical bound is at most ``log K``. The continuous one uses the differential
         entropy ``k log 2`` of ``Uniform(-1, 1)^k``.
         """
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             fake, latents = self.generate(check_positive_int(n, "n"))
             log_q = self.log_q(self.discriminator.heads(fake)[1], latents)
-        finally:
-            self.train(was_training)
         entropy = {CATEGORICAL: math.log(self.categories),
                    CONTINUOUS: self.continuous * math.log(2)}
         return {k: float(v.mean()) + entropy[k] for k, v in log_q.items()}
@@ -327,5 +315,5 @@ def save_code_grid(model: InfoGAN, path: str | Path, code: int = 0, steps: int =
         cont[:, code] = torch.linspace(-span, span, steps).repeat(k)
     z = torch.randn(1, model.latent, generator=torch.Generator().manual_seed(seed))
     images = model.sample_codes(torch.arange(k).repeat_interleave(steps), cont,
-                                z.expand(n, -1))
+                                z.expand(n, -1), mean=True)
     return save_grid(images, model.shape, path, nrow=k)

@@ -172,20 +172,15 @@ class TextToImageGAN(AdversarialModel):
         z, t = inputs
         return self.generator(torch.cat([z, self.discriminator.encoder(t)], 1))
 
-    @torch.no_grad()
-    def sample(self, n: int, condition=None) -> torch.Tensor:
+    def sample(self, n: int, condition=None, mean: bool = False) -> torch.Tensor:
         """``n`` images ``(n, D)`` of captions ``condition`` (default: training captions
-        of classes drawn uniformly, with the global random state)."""
+        of classes drawn uniformly, with the global random state); pixel probabilities
+        instead of binary draws when ``mean`` (``pixels="bernoulli"``)."""
         n = check_positive_int(n, "n")
         if condition is None:
             train = captions_lib.captions(self.caption_set, "train")
             condition = [train[int(i)][0] for i in torch.randint(len(train), (n,))]
-        was_training = self.training
-        self.eval()
-        try:
-            return self.model(condition=condition)
-        finally:
-            self.train(was_training)
+        return self.draw(self.model, mean, condition=condition)
 
     # -- the matching-aware game -----------------------------------------------------------
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor,

@@ -49,6 +49,18 @@ def direct_parameters():
         _DIRECT_PARAMETERS.reset(token)
 
 
+@contextlib.contextmanager
+def evaluating(module: nn.Module):
+    """Run a block with ``module`` in evaluation mode (batch norm on its running statistics,
+    which are left alone), then restore the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 class GenerativeModel(nn.Module):
     """Base class of pgm's models; see the module docstring for the protocol.
 

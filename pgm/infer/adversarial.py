@@ -39,7 +39,7 @@ import pyro
 import torch
 
 from pgm.adversarial.base import AdversarialModel
-from pgm.core.base import direct_parameters
+from pgm.core.base import direct_parameters, evaluating
 from pgm.errors import PGMError, check_positive, check_positive_int
 from pgm.infer import checkpoint
 from pgm.infer.svi import (
@@ -154,12 +154,8 @@ def diversity(model: AdversarialModel, z: Any, real_spread: float) -> float:
     generator in evaluation mode, so it changes neither batch-norm statistics nor the
     random state.
     """
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         return mean_pairwise_distance(model.render(z)) / real_spread
-    finally:
-        model.train(was_training)
 
 
 def _payload(model, opts, scheds, cfg, state, data_name) -> dict[str, Any]:
@@ -382,9 +378,5 @@ def _average(running: float, value: float, first: bool) -> float:
 
 @torch.no_grad()
 def _save_samples(model: AdversarialModel, z: Any, path: Path) -> None:
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         save_grid(model.render(z), model.shape, path)
-    finally:
-        model.train(was_training)

@@ -7,6 +7,7 @@ import math
 import torch
 
 from pgm.core import GenerativeModel
+from pgm.core.base import evaluating
 
 
 @torch.no_grad()
@@ -16,14 +17,10 @@ def nll(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000) -> floa
     Exact for explicit models; for latent-variable models, whatever estimate
     their ``log_prob`` gives (importance sampling).
     """
-    was_training = model.training
-    model.eval()
-    try:
-        total = 0.0
+    total = 0.0
+    with evaluating(model):
         for i in range(0, x.shape[0], batch_size):
             total -= model.log_prob(x[i : i + batch_size]).double().sum().item()
-    finally:
-        model.train(was_training)
     return total / x.shape[0]
 
 

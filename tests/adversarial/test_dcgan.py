@@ -52,6 +52,10 @@ def test_bernoulli_pixels_are_exact_draws_with_straight_through_gradients():
         x = poutine.condition(model.model, data={"z": z})(n=4000)
     assert set(x.unique().tolist()) <= {0.0, 1.0}
     assert (x.mean(0) - p).abs().max() < 0.04  # Bernoulli(G(z)), whatever the temperature
+    torch.manual_seed(3)
+    z3 = model.prior().sample((3,))
+    torch.manual_seed(3)
+    assert torch.allclose(model.sample(3, mean=True), model.generator(z3).clamp(1e-6, 1 - 1e-6))
     model.train()
     fake, latents = model.generate(16)
     assert set(latents) == {"z"}  # the image site is not a latent
