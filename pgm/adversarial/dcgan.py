@@ -27,12 +27,17 @@ from pgm.core import register
 from pgm.errors import check_positive_int
 
 
+def _dense(n_in: int, n_out: int, act: nn.Module) -> list[nn.Module]:
+    return [nn.Linear(n_in, n_out, bias=False), nn.BatchNorm1d(n_out), act]
+
+
 class _Generator(nn.Module):
-    def __init__(self, latent: int, width: int, channels: int):
+    def __init__(self, latent: int, width: int, channels: int, hidden: int = 0):
         super().__init__()
         self.width = width
-        self.project = nn.Sequential(nn.Linear(latent, 2 * width * 7 * 7, bias=False),
-                                     nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU())
+        first = _dense(latent, hidden, nn.ReLU()) if hidden else []  # InfoGAN's FC 1024
+        self.project = nn.Sequential(*first, *_dense(hidden or latent, 2 * width * 7 * 7,
+                                                     nn.ReLU()))
         self.deconv = nn.Sequential(
             nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False),  # 7 -> 14
             nn.BatchNorm2d(width), nn.ReLU(),
@@ -52,20 +57,27 @@ def minibatch_std(h: torch.Tensor) -> torch.Tensor:
 
 
 class _Discriminator(nn.Module):
-    def __init__(self, width: int, channels: int, batch_std: bool = False):
+    def __init__(self, width: int, channels: int, batch_std: bool = False, hidden: int = 0):
         super().__init__()
         self.channels, self.batch_std = channels, batch_std
         self.conv = nn.Sequential(
             nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),  # 28 -> 14
             nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),  # 14 -> 7
             nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2))
-        self.out = nn.Linear((2 * width + batch_std) * 7 * 7, 1)
+        flat = (2 * width + batch_std) * 7 * 7
+        self.fc = nn.Sequential(*_dense(flat, hidden, nn.LeakyReLU(0.2)) if hidden else [])
+        self.dim = hidden or flat  # features of the body, the input of the heads
+        self.out = nn.Linear(self.dim, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The body: images ``(B, D)`` -> features ``(B, dim)``."""
         h = self.conv(x.reshape(x.shape[0], self.channels, 28, 28))  # (B, 2w, 7, 7)
         if self.batch_std:
             h = minibatch_std(h)  # (B, 2w + 1, 7, 7)
-        return self.out(h.flatten(1))  # (B, 1)
+        return self.fc(h.flatten(1))  # (B, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.features(x))  # (B, 1)
 
 
 @register("dcgan")

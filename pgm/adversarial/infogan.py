@@ -30,8 +30,10 @@ adversarial loop (:mod:`pgm.infer.adversarial`) passes each batch's codes to
 body) is trained with the discriminator's optimizer and learning rate (``lr_d``), and the
 generator gets the same term's gradient through the (then frozen) ``Q``.
 
-The layout is DCGAN's (:mod:`pgm.adversarial.dcgan`, its blocks reused), close to the
-paper's MNIST networks, with ``Q`` = FC 128 - BN - LeakyReLU - FC on the shared body.
+The layout is DCGAN's (:mod:`pgm.adversarial.dcgan`, its blocks reused), with ``Q`` =
+FC 128 - BN - LeakyReLU - FC on the shared body; ``hidden=1024`` adds the paper's fully
+connected layers (after ``G``'s input, and after ``D``'s convolutions, inside the body
+``Q`` shares), which with ``width=64`` gives the paper's MNIST networks.
 Defaults follow the paper: ``L = 62`` noise variables, Adam with ``lr = 1e-3`` for ``G``
 and ``2e-4`` for ``D`` and ``Q``.
 """
@@ -66,16 +68,15 @@ class _SharedBody(nn.Module):
     outputs from one pass through the body.
     """
 
-    def __init__(self, width: int, channels: int, q_out: int, q_hidden: int):
+    def __init__(self, width: int, channels: int, q_out: int, q_hidden: int, hidden: int = 0):
         super().__init__()
-        self.d = _Discriminator(width, channels)  # body .conv, head .out
-        self.q = nn.Sequential(nn.Linear(2 * width * 7 * 7, q_hidden),
+        self.d = _Discriminator(width, channels, hidden=hidden)  # body .features, head .out
+        self.q = nn.Sequential(nn.Linear(self.d.dim, q_hidden),
                                nn.BatchNorm1d(q_hidden), nn.LeakyReLU(0.2),
                                nn.Linear(q_hidden, q_out))
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.d.conv(x.reshape(x.shape[0], self.d.channels, 28, 28))  # (B, 2w, 7, 7)
-        return h.flatten(1)  # (B, 2w*49)
+        return self.d.features(x)  # (B, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.d(x)  # (B, 1)
@@ -100,6 +101,8 @@ class InfoGAN(AdversarialModel):
     :param learn_scale: learn ``Q``'s standard deviations of the continuous codes
         (default: fixed at 1).
     :param q_hidden: units of ``Q``'s hidden layer.
+    :param hidden: units of a fully connected layer after ``G``'s input and after ``D``'s
+        convolutions (the paper's networks have 1024; 0: none, DCGAN's layout).
     :param pixels: ``"grey"`` (``x = G(z)``) or ``"bernoulli"`` (binary ``x ~ Bernoulli(G(z))``,
         for binary data; see :mod:`pgm.adversarial.base`).
     :param temperature: of the straight-through relaxed Bernoulli (``pixels="bernoulli"``).
@@ -110,10 +113,12 @@ class InfoGAN(AdversarialModel):
     def __init__(self, shape=(1, 28, 28), latent: int = 62, categories: int = 10,
                  continuous: int = 2, width: int = 64, loss: str = "ns",
                  lambda_cat: float = 1.0, lambda_cont: float = 0.1,
-                 learn_scale: bool = False, q_hidden: int = 128, pixels: str = "grey",
-                 temperature: float = 0.5):
+                 learn_scale: bool = False, q_hidden: int = 128, hidden: int = 0,
+                 pixels: str = "grey", temperature: float = 0.5):
         check_positive_int(width, "width")
         check_positive_int(q_hidden, "q_hidden")
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
+            raise ValueError(f"hidden: expected an integer >= 0, got {hidden!r}")
         if check_positive_int(categories, "categories") < 2:
             raise ValueError(f"categories: expected at least 2, got {categories}")
         if isinstance(continuous, bool) or not isinstance(continuous, int) or continuous < 0:
@@ -127,14 +132,14 @@ class InfoGAN(AdversarialModel):
                          temperature=temperature, categories=categories,
                          continuous=continuous, width=width, lambda_cat=lambda_cat,
                          lambda_cont=lambda_cont, learn_scale=bool(learn_scale),
-                         q_hidden=q_hidden)
+                         q_hidden=q_hidden, **({"hidden": hidden} if hidden else {}))
         self.categories, self.continuous = categories, continuous
         self.lambdas = {CATEGORICAL: lambda_cat, CONTINUOUS: lambda_cont}
         self.learn_scale = bool(learn_scale)
         inputs = latent + categories + continuous  # G's input [z, onehot(c_cat), c_cont]
         q_out = categories + continuous * (2 if self.learn_scale else 1)
-        self.generator = _Generator(inputs, width, self.shape[0])
-        self.discriminator = _SharedBody(width, self.shape[0], q_out, q_hidden)
+        self.generator = _Generator(inputs, width, self.shape[0], hidden)
+        self.discriminator = _SharedBody(width, self.shape[0], q_out, q_hidden, hidden)
         normal_init(self)
 
     # -- the generator: codes and noise -> images ---------------------------------------

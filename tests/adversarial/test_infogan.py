@@ -159,3 +159,16 @@ def test_the_command_line_trains_and_samples(capsys, tmp_path):
     assert ck["model"] == "infogan" and ck["config"]["categories"] == 10
     code = main(["sample", d, "-n", "8", "--out", str(tmp_path / "s.png")])
     assert code == 0 and (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_hidden_adds_the_papers_fully_connected_layers_inside_the_shared_body():
+    model = build(hidden=16)
+    assert model.config["hidden"] == 16 and "hidden" not in build().config
+    assert model.generator.project[0].out_features == 16
+    assert model.discriminator.d.fc[0].out_features == 16  # after D's convolutions ...
+    assert model.discriminator.q[0].in_features == 16  # ... and read by Q
+    fake, latents = model.generate(4)
+    logit, q = model.discriminator.heads(fake)
+    assert logit.shape == (4,) and q.shape == (4, 12)
+    with pytest.raises(ValueError, match="hidden: expected an integer >= 0, got -1"):
+        build(hidden=-1)
