@@ -51,8 +51,8 @@ MAX_WORDS = 12
 class TextEncoder(nn.Module):
     """``phi``: word indices ``(B, S)`` (0 = padding) -> caption embeddings ``(B, T)``.
 
-    The mean of learned word embeddings over the caption's words, then
-    ``Linear -> LeakyReLU(0.2)``.
+    The mean of learned word embeddings over the caption's known words (padding and
+    unknown words, index 1, are left out), then ``Linear -> LeakyReLU(0.2)``.
     """
 
     def __init__(self, vocabulary: int, embed: int, out: int):
@@ -61,7 +61,7 @@ class TextEncoder(nn.Module):
         self.project = nn.Sequential(nn.Linear(embed, out), nn.LeakyReLU(0.2))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        mask = (tokens > 0).unsqueeze(-1).float()  # (B, S, 1)
+        mask = (tokens > 1).unsqueeze(-1).float()  # (B, S, 1): known words only
         total = (self.embed(tokens) * mask).sum(1)  # (B, E)
         return self.project(total / mask.sum(1).clamp_min(1.0))  # (B, T)
 
@@ -125,7 +125,8 @@ class TextToImageGAN(AdversarialModel):
 
     # -- captions ---------------------------------------------------------------------------
     def tokens(self, texts: Sequence[str]) -> torch.Tensor:
-        """Word indices ``(n, MAX_WORDS)`` of captions (unknown words -> 1)."""
+        """Word indices ``(n, MAX_WORDS)`` of captions (unknown words -> 1, which the
+        encoder leaves out)."""
         return self.vocabulary.encode(texts, MAX_WORDS).to(self._device())
 
     def conditions(self, labels: torch.Tensor, seed: int = 0) -> torch.Tensor:

@@ -36,6 +36,9 @@ def test_the_generator_is_a_pyro_model_of_noise_given_a_caption():
     _, latents = model.generate(3, t)
     assert set(latents) == {"z", "condition"} and torch.equal(latents["condition"], t)
     assert model.sample(2, ["a sports shoe", "a dress"]).shape == (2, 784)
+    enc = model.discriminator.encoder
+    same = model.tokens(["a purple dress", "a dress"])  # an unknown word is left out
+    assert torch.allclose(enc(same)[0], enc(same)[1])
     assert model.sample(3).shape == (3, 784)  # training captions of random classes
 
 
