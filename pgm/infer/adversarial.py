@@ -332,7 +332,7 @@ def train(
                         state.diversity = diversity(model, z_fixed, real_spread)
                     if out is not None and cfg.sample_every and \
                             state.step % cfg.sample_every == 0:
-                        _save_samples(model, z_fixed[:64],
+                        _save_samples(model, _first(z_fixed, 64),
                                       out / SAMPLES / f"step_{state.step:06d}.png")
                 bar.update()
                 bar.set_postfix(epoch=state.epoch, d_loss=f"{state.d_loss:.3f}",
@@ -370,6 +370,11 @@ def train(
                 bar.write(finished())
     bar.close()
     return {"config": asdict(cfg), **asdict(state), "model": model}
+
+
+def _first(inputs: Any, n: int) -> Any:
+    """The first ``n`` of a batch of generator inputs: a tensor or a tuple of tensors."""
+    return tuple(t[:n] for t in inputs) if isinstance(inputs, tuple) else inputs[:n]
 
 
 def _average(running: float, value: float, first: bool) -> float:

@@ -101,12 +101,21 @@ def test_conditions_must_match_the_model_and_the_images():
 def test_checkpoints_rebuild_the_vocabulary_and_resume_exactly(tmp_path):
     data = pgm.data.load("fashion-mnist", "train", limit=96)
     cond = build().conditions(data.y)
-    kw = dict(condition=cond, batch_size=32, progress=False, log_every=0, seed=0)
+    kw = dict(condition=cond, batch_size=32, progress=False, log_every=0, seed=0,
+              sample_every=1)
     full = train(build(), data.x, epochs=2, **kw)["model"]
     train(build(), data.x, epochs=1, out=tmp_path, **kw)
     resumed = train(build(), data.x, epochs=2, out=tmp_path, resume=True, **kw)["model"]
     for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
+    from PIL import Image
+
+    from pgm.viz import save_grid
+
+    grids = sorted((tmp_path / "samples").glob("*.png"))
+    assert grids  # 64 images of the fixed batch, like every GAN's grids
+    save_grid(torch.rand(64, 784), (1, 28, 28), tmp_path / "ref.png")
+    assert Image.open(grids[-1]).size == Image.open(tmp_path / "ref.png").size
     loaded, _ = checkpoint.load_model(tmp_path)
     assert loaded.vocabulary.words == full.vocabulary.words and loaded.config["captions"] == (
         "fashion-mnist")
