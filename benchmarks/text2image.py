@@ -92,10 +92,7 @@ def main() -> None:
           f"{floor['frechet_distance']:.1f}); classifier accuracy {info['accuracy']:.3f}")
     if args.smoke:
         return
-    rows = []  # the first held-out caption of each class
-    for text, c in captions.captions(data, "held_out"):
-        if c == len(rows):
-            rows.append(text)
+    rows = [texts[0] for texts in captions.by_class(data, "held_out")]
     torch.manual_seed(args.seed)
     save_grid(draw(model, [t for t in rows for _ in range(8)]), model.shape, FIGURE, nrow=8)
     print("figure rows: " + "; ".join(rows))

@@ -53,10 +53,7 @@ def main() -> None:
           epochs=1 if args.smoke else args.epochs, seed=0, data_name="fashion-mnist")
 
     # one held-out sentence per class: the model never saw these strings
-    held = {}
-    for text, c in captions.captions("fashion-mnist", "held_out"):
-        held.setdefault(c, text)
-    rows = [held[c] for c in sorted(held)]
+    rows = [texts[0] for texts in captions.by_class("fashion-mnist", "held_out")]
     torch.manual_seed(1)
     images = model.sample(8 * len(rows), [t for t in rows for _ in range(8)])  # (80, 784)
     save_grid(images, model.shape, out / "held_out.png", nrow=8)

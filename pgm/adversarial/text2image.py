@@ -151,7 +151,8 @@ class TextToImageGAN(AdversarialModel):
               n: int | None = None, condition=None) -> torch.Tensor:
         """``z ~ N(0, I)``, ``x = G([z, phi(t)])`` for captions ``condition``: ``(B, D)``.
 
-        ``condition``: a list of ``B`` captions or their word indices ``(B, S)``.
+        ``condition``: a list of ``B`` captions or their word indices ``(B, S)``; they
+        set the number of images (``x`` and ``n`` are not needed).
         """
         t = self._as_tokens(condition)
         self.register()
@@ -161,13 +162,11 @@ class TextToImageGAN(AdversarialModel):
             return self.images(self.generator(torch.cat([z, h], 1)))  # (B, D)
 
     def generator_input(self, n: int, generator: torch.Generator):
-        """``(z (n, L), word indices (n, S))``: noise, and training captions cycling through
-        the classes (so the rows of a sample grid show the classes in turn)."""
+        """``(z (n, L), word indices (n, S))``: noise, and a training caption of each class
+        in turn (so a sample grid shows every class)."""
         z = torch.randn(n, self.latent, generator=generator)
-        by_class: dict[int, str] = {}
-        for t, c in captions_lib.captions(self.caption_set, "train"):
-            by_class.setdefault(c, t)
-        return z, self.tokens([by_class[i % len(by_class)] for i in range(n)])
+        first = [texts[0] for texts in captions_lib.by_class(self.caption_set, "train")]
+        return z, self.tokens([first[i % len(first)] for i in range(n)])
 
     def render(self, inputs) -> torch.Tensor:
         z, t = inputs

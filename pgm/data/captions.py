@@ -84,22 +84,28 @@ def captions(data: str, split: str = "train") -> list[tuple[str, int]]:
     return out
 
 
+def by_class(data: str, split: str = "train") -> list[list[str]]:
+    """The captions of :func:`captions` grouped by class: ``[class 0's, class 1's, ...]``."""
+    out: list[list[str]] = [[] for _ in _names(data)]
+    for text, c in captions(data, split):
+        out[c].append(text)
+    return out
+
+
 def describe(labels: torch.Tensor, data: str, seed: int = 0) -> list[str]:
     """One training caption per label ``(n,)``, drawn uniformly among its class's with
     ``seed`` (the global random state is left alone)."""
-    by_class: dict[int, list[str]] = {}
-    for text, c in captions(data, "train"):
-        by_class.setdefault(c, []).append(text)
+    groups = by_class(data, "train")
     labels = torch.as_tensor(labels).long()
     if labels.ndim != 1 or (len(labels) and not 0 <= int(labels.min()) <= int(labels.max())
-                            < len(by_class)):
-        raise ValueError(f"labels: expected (n,) class labels in 0..{len(by_class) - 1}, got "
+                            < len(groups)):
+        raise ValueError(f"labels: expected (n,) class labels in 0..{len(groups) - 1}, got "
                          f"shape {tuple(labels.shape)}")
     g = torch.Generator().manual_seed(seed)
     pick = torch.randint(1 << 30, (len(labels),), generator=g)
     out = []
     for c, i in zip(labels.tolist(), pick.tolist(), strict=True):
-        out.append(by_class[c][i % len(by_class[c])])
+        out.append(groups[c][i % len(groups[c])])
     return out
 
 
