@@ -34,6 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--pixels", default="bernoulli", choices=["grey", "bernoulli"])
+    ap.add_argument("--hidden", type=int, default=0, help="1024: the paper's FC layers")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=30)
@@ -48,7 +49,8 @@ def main() -> None:
     limit = 320 if args.smoke else None
     tr = pgm.data.load("binarized-mnist", "train", args.data_dir, limit=limit).x
     te = pgm.data.load("mnist-test", "test", args.data_dir, binarize=True, limit=limit)
-    cfg = {"width": 8 if args.smoke else args.width, "pixels": args.pixels}
+    cfg = {"width": 8 if args.smoke else args.width, "pixels": args.pixels,
+           **({"hidden": 16 if args.smoke else args.hidden} if args.hidden else {})}
     torch.manual_seed(args.seed)
     model = pgm.build("infogan", **cfg)
     out_dir = None if args.smoke else Path(args.out)
