@@ -94,7 +94,8 @@ def main() -> None:
         return
     rows = [texts[0] for texts in captions.by_class(data, "held_out")]
     torch.manual_seed(args.seed)
-    save_grid(draw(model, [t for t in rows for _ in range(8)]), model.shape, FIGURE, nrow=8)
+    save_grid(draw(model, [t for t in rows for _ in range(8)]), model.shape, FIGURE,
+              nrow=len(rows))
     print("figure rows: " + "; ".join(rows))
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "d_steps")},
               "generator_steps": summary["step"]}

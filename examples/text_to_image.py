@@ -56,7 +56,7 @@ def main() -> None:
     rows = [texts[0] for texts in captions.by_class("fashion-mnist", "held_out")]
     torch.manual_seed(1)
     images = model.sample(8 * len(rows), [t for t in rows for _ in range(8)])  # (80, 784)
-    save_grid(images, model.shape, out / "held_out.png", nrow=8)
+    save_grid(images, model.shape, out / "held_out.png", nrow=len(rows))
     clf, _ = classifier("fashion-mnist", data_dir=args.data_dir)
     _, pred = clf.predict(images)
     truth = torch.arange(len(rows)).repeat_interleave(8)
@@ -67,7 +67,7 @@ def main() -> None:
 
     mine = args.caption or DEFAULT_CAPTIONS
     images = model.sample(8 * len(mine), [t for t in mine for _ in range(8)])
-    save_grid(images, model.shape, out / "captions.png", nrow=8)
+    save_grid(images, model.shape, out / "captions.png", nrow=len(mine))
     known = set(model.vocabulary.words)
     for text in mine:
         unknown = [w for w in captions.words(text) if w not in known]

@@ -14,7 +14,8 @@ from pgm.io import atomic_write
 
 def grid(images: torch.Tensor, shape: tuple[int, ...], nrow: int | None = None,
          pad: int = 1) -> np.ndarray:
-    """Tile images ``(n, pixels)`` of ``shape`` ``(C, H, W)`` into one ``uint8`` array.
+    """Tile images ``(n, pixels)`` of ``shape`` ``(C, H, W)`` into one ``uint8`` array of
+    ``nrow`` rows (default: a square), filled row by row.
 
     Values are taken to lie in [0, 1]. Returns ``(rows*(H+pad)+pad, cols*(W+pad)+pad[, 3])``.
     """
