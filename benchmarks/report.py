@@ -85,6 +85,24 @@ INTRO = {
         "`mutual_information_bound_categorical` is the bound of the code on generated samples "
         "(at most log 10 = 2.303 nats)."
     ),
+    "text2image": (
+        "Text-to-image GAN (GAN-CLS, Reed et al. 2016) on Fashion-MNIST, trained by the shared "
+        "adversarial loop for a time budget, one caption per training image written from its "
+        "label (`pgm.data.captions`). `caption_accuracy_held_out`: of 100 images drawn for each "
+        "of the 48 sentences held out of training, the share pgm's Fashion-MNIST classifier "
+        "puts in the class the caption names (chance 0.1); `caption_accuracy_train` the same "
+        "for the 192 training sentences. The Fréchet distance compares 10,000 images drawn "
+        "from captions of the test labels with the test images, in that classifier's features "
+        "(not the Inception FID). The grid shows one held-out caption per class, a row each: "
+        "a t-shirt; a small picture of a pair of trousers; an image of a pullover; a picture "
+        "of a dress; a photo of a coat; a sandal; a small picture of a shirt; an image of a "
+        "sneaker; a picture of a bag; a photo of an ankle boot."
+    ),
+    "gan_speed": (
+        "Training speed of every GAN through the shared loop (`pgm train`'s path), batch 64, "
+        "one discriminator and one generator step per mini-batch; the models take turns in "
+        "one run and the median of the timed rounds is reported."
+    ),
     "vae_probe": (
         "Representation learning: a multinomial logistic regression (`pgm.infer.linear_probe`) "
         "trained on features of the labelled grey MNIST test set binarized with pgm's fixed "
@@ -137,8 +155,9 @@ def render() -> str:
              "each figure was measured by the command shown with it. Do not edit by hand.", "",
              "The machines are shared (2 cores): `train s` of long runs is wall-clock training "
              "time and includes stretches when other jobs ran on the same cores, so read it as "
-             "an upper bound. Speed comparisons (`nade_speed`, `vae_overhead`) time the "
-             "implementations in alternating steps of one run, so their ratios hold.", ""]
+             "an upper bound. Speed comparisons (`nade_speed`, `vae_overhead`, `gan_speed`) "
+             "time the implementations in alternating steps of one run, so their ratios "
+             "hold.", ""]
     every = [r for p in sorted(RESULTS.glob("*.json")) for r in json.loads(p.read_text())]
     lines += _targets(every)
     for path in sorted(RESULTS.glob("*.json")):
