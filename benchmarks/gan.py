@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--latent", type=int, default=100)
     ap.add_argument("--pixels", default="bernoulli", choices=["grey", "bernoulli"])
     ap.add_argument("--batch-std", action="store_true", help="minibatch std in D")
+    ap.add_argument("--hidden", type=int, default=0, help="FC layer in G and D (1024)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--max-minutes", type=float, default=30)
@@ -59,7 +60,8 @@ def main() -> None:
     tr, va, te = (pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit).x
                   for s in ("train", "valid", "test"))
     cfg = {"width": 8 if args.smoke else args.width, "latent": args.latent,
-           "pixels": args.pixels, **({"batch_std": True} if args.batch_std else {})}
+           "pixels": args.pixels, **({"batch_std": True} if args.batch_std else {}),
+           **({"hidden": args.hidden} if args.hidden else {})}
     torch.manual_seed(args.seed)
     model = pgm.build("dcgan", **cfg)
     command = records.command() if args.smoke else records.run_command(args.out, args.resume)
@@ -105,7 +107,8 @@ def main() -> None:
         records.write("gan", out)
         torch.manual_seed(args.seed)
         save_grid(model.sample(64), model.shape,
-                  FIGURES / f"dcgan-samples-{args.pixels}-width{args.width}.png")
+                  FIGURES / f"dcgan-samples-{args.pixels}-width{args.width}"
+                  f"{f'-hidden{args.hidden}' if args.hidden else ''}.png")
 
 
 if __name__ == "__main__":

@@ -93,19 +93,24 @@ class DCGAN(AdversarialModel):
     :param temperature: of the straight-through relaxed Bernoulli (``pixels="bernoulli"``).
     :param batch_std: give the discriminator the batch's feature spread (minibatch
         standard deviation, Karras et al., 2018), against mode collapse.
+    :param hidden: units of a fully connected layer after ``G``'s input and after ``D``'s
+        convolutions, as in InfoGAN's MNIST networks (0: none).
     """
 
     defaults = {"lr": 2e-4, "batch_size": 64, "epochs": 10}
 
     def __init__(self, shape=(1, 28, 28), latent: int = 100, width: int = 64,
                  loss: str = "ns", pixels: str = "grey", temperature: float = 0.5,
-                 batch_std: bool = False):
+                 batch_std: bool = False, hidden: int = 0):
         check_positive_int(width, "width")
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
+            raise ValueError(f"hidden: expected an integer >= 0, got {hidden!r}")
         if tuple(shape)[1:] != (28, 28):
             raise ValueError(f"shape: DCGAN is sized for (C, 28, 28) images, got {tuple(shape)}")
         super().__init__(shape, latent=latent, loss=loss, pixels=pixels,
                          temperature=temperature, width=width,
-                         **({"batch_std": True} if batch_std else {}))
-        self.generator = _Generator(latent, width, self.shape[0])
-        self.discriminator = _Discriminator(width, self.shape[0], bool(batch_std))
+                         **({"batch_std": True} if batch_std else {}),
+                         **({"hidden": hidden} if hidden else {}))
+        self.generator = _Generator(latent, width, self.shape[0], hidden)
+        self.discriminator = _Discriminator(width, self.shape[0], bool(batch_std), hidden)
         normal_init(self)

@@ -82,3 +82,13 @@ def test_minibatch_std_shows_the_discriminator_a_collapsed_batch():
     assert model.config["batch_std"] is True
     assert model.discriminate(model.sample(5)).shape == (5,)
     assert model.discriminate(model.sample(1)).shape == (1,)
+
+
+def test_hidden_adds_fully_connected_layers_to_both_players():
+    model = pgm.build("dcgan", latent=8, width=8, hidden=16)
+    assert model.config["hidden"] == 16 and "hidden" not in pgm.build("dcgan", width=8).config
+    assert model.generator.project[0].out_features == 16
+    assert model.discriminator.fc[0].out_features == 16 and model.discriminator.dim == 16
+    assert model.discriminate(model.sample(3)).shape == (3,)
+    with pytest.raises(ValueError, match="hidden: expected an integer >= 0, got 2.5"):
+        pgm.build("dcgan", hidden=2.5)
