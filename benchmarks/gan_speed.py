@@ -22,8 +22,11 @@ import torch
 import pgm
 from pgm.infer.adversarial import train
 
-#: the configurations timed (those of benchmarks/gan.py and benchmarks/infogan.py)
-CONFIGS = {"gan": {}, "dcgan": {"width": 32}, "infogan": {"width": 32},
+#: the configurations timed: those of the recorded runs of benchmarks/gan.py, infogan.py
+#: and text2image.py (binary images drawn as Bernoulli pixels on binarized MNIST)
+CONFIGS = {"gan": {"pixels": "bernoulli"},
+           "dcgan": {"width": 32, "hidden": 1024, "pixels": "bernoulli"},
+           "infogan": {"width": 32, "hidden": 1024, "pixels": "bernoulli"},
            "text2image": {"width": 32, "captions": "fashion-mnist"}}
 SMOKE = {"gan": {"hidden": [16]}, "dcgan": {"width": 4}, "infogan": {"width": 4},
          "text2image": {"width": 4, "captions": "fashion-mnist"}}

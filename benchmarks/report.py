@@ -76,7 +76,10 @@ INTRO = {
         "this is not the Inception FID of papers, so there is no published figure). "
         "`frechet_distance_valid_floor` is the distance between the validation and test "
         "images, what a perfect model would reach; class shares are the classifier's labels "
-        "of the samples. The grid shows the DCGAN's samples of a fixed z at the end."
+        "of the samples. `pixels=bernoulli`: binary samples x ~ Bernoulli(G(z)), trained "
+        "with straight-through Gumbel gradients; `hidden=1024`: the fully connected layers "
+        "of InfoGAN's MNIST networks in both players; `batch_std`: minibatch standard "
+        "deviation in D. Each grid shows 64 samples of one configuration (file name)."
     ),
     "infogan": (
         "InfoGAN on binarized MNIST, trained by the shared adversarial loop for a time budget; "
