@@ -43,19 +43,10 @@ def main() -> None:
     ap.add_argument("--pixels", default="bernoulli", choices=["grey", "bernoulli"])
     ap.add_argument("--batch-std", action="store_true", help="minibatch std in D")
     ap.add_argument("--hidden", type=int, default=0, help="FC layer in G and D (1024)")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--epochs", type=int, default=100)
-    ap.add_argument("--max-minutes", type=float, default=30)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--data-dir", default=None)
     ap.add_argument("--classifier-cache", default=None)
-    ap.add_argument("--out", default="runs/bench-dcgan")
     ap.add_argument("--vae", default=None, help="a trained VAE's run directory to score too")
-    ap.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    records.run_options(ap, out="runs/bench-dcgan")
+    args = records.parse(ap)
     limit = 320 if args.smoke else None
     tr, va, te = (pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit).x
                   for s in ("train", "valid", "test"))

@@ -35,17 +35,8 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--pixels", default="bernoulli", choices=["grey", "bernoulli"])
     ap.add_argument("--hidden", type=int, default=0, help="1024: the paper's FC layers")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--epochs", type=int, default=50)
-    ap.add_argument("--max-minutes", type=float, default=30)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--out", default="runs/bench-infogan")
-    ap.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    records.run_options(ap, out="runs/bench-infogan", epochs=50)
+    args = records.parse(ap)
     limit = 320 if args.smoke else None
     tr = pgm.data.load("binarized-mnist", "train", args.data_dir, limit=limit).x
     te = pgm.data.load("mnist-test", "test", args.data_dir, binarize=True, limit=limit)

@@ -7,6 +7,7 @@ Each file is a list of records ``{"model", "config", "data", "split", "metric",
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -47,6 +48,28 @@ def run_command(run: str | Path, resume: bool) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return ", then ".join(lines)
+
+
+def run_options(ap: argparse.ArgumentParser, out: str, epochs: int = 100) -> None:
+    """The options of a benchmark that trains for a time budget: ``--epochs``,
+    ``--max-minutes``, ``--seed``, ``--threads``, ``--data-dir``, ``--out``, ``--resume``
+    and ``--smoke``."""
+    ap.add_argument("--epochs", type=int, default=epochs)
+    ap.add_argument("--max-minutes", type=float, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch")
+
+
+def parse(ap: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the command line and apply ``--threads``."""
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args
 
 
 def record(model: str, config: dict, data: str, split: str, metric: str, value: float,

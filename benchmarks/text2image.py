@@ -55,18 +55,9 @@ def caption_accuracy(model, clf, pairs: list[tuple[str, int]], per: int) -> floa
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=32)
-    ap.add_argument("--epochs", type=int, default=100)
-    ap.add_argument("--max-minutes", type=float, default=30)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--data-dir", default=None)
     ap.add_argument("--classifier-cache", default=None)
-    ap.add_argument("--out", default="runs/bench-text2image")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    records.run_options(ap, out="runs/bench-text2image")
+    args = records.parse(ap)
     limit = 320 if args.smoke else None
     data = "fashion-mnist"
     tr, va, te = (pgm.data.load(data, s, args.data_dir, limit=limit)

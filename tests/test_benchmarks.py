@@ -22,7 +22,9 @@ def snapshot() -> dict[str, str]:
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
 def test_benchmark_smoke(script, tmp_path, data_dir, classifier_cache):
-    options = set(re.findall(r'"(--[a-z-]+)"', script.read_text()))
+    usage = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
+                           text=True, timeout=120, cwd=tmp_path).stdout
+    options = set(re.findall(r"(--[a-z-]+)", usage))
     args = [sys.executable, str(script), "--smoke", "--data-dir", str(data_dir)]
     if "--out" in options:
         args += ["--out", str(tmp_path / "out")]
