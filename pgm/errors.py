@@ -73,6 +73,13 @@ def check_positive_int(value: object, name: str) -> int:
     return value
 
 
+def check_nonnegative_int(value: object, name: str) -> int:
+    """Return ``value`` if it is an int >= 0, else raise ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
+    return value
+
+
 def check_nonnegative(value: object, name: str) -> float:
     """Return ``value`` as a float if it is a finite number >= 0, else raise ``ValueError``."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -24,7 +24,7 @@ from torch import nn
 
 from pgm.adversarial.base import AdversarialModel, normal_init
 from pgm.core import register
-from pgm.errors import check_positive_int
+from pgm.errors import check_nonnegative_int, check_positive_int
 
 
 def _dense(n_in: int, n_out: int, act: nn.Module) -> list[nn.Module]:
@@ -103,8 +103,7 @@ class DCGAN(AdversarialModel):
                  loss: str = "ns", pixels: str = "grey", temperature: float = 0.5,
                  batch_std: bool = False, hidden: int = 0):
         check_positive_int(width, "width")
-        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
-            raise ValueError(f"hidden: expected an integer >= 0, got {hidden!r}")
+        check_nonnegative_int(hidden, "hidden")
         if tuple(shape)[1:] != (28, 28):
             raise ValueError(f"shape: DCGAN is sized for (C, 28, 28) images, got {tuple(shape)}")
         super().__init__(shape, latent=latent, loss=loss, pixels=pixels,

@@ -54,7 +54,7 @@ from pgm.adversarial.base import AdversarialModel, normal_init
 from pgm.adversarial.dcgan import _Discriminator, _Generator
 from pgm.core import register
 from pgm.core.base import evaluating
-from pgm.errors import check_nonnegative, check_positive_int
+from pgm.errors import check_nonnegative, check_nonnegative_int, check_positive_int
 from pgm.viz import save_grid
 
 #: the sample sites of the codes: the categorical one and the continuous ones
@@ -117,12 +117,10 @@ class InfoGAN(AdversarialModel):
                  pixels: str = "grey", temperature: float = 0.5):
         check_positive_int(width, "width")
         check_positive_int(q_hidden, "q_hidden")
-        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
-            raise ValueError(f"hidden: expected an integer >= 0, got {hidden!r}")
+        check_nonnegative_int(hidden, "hidden")
         if check_positive_int(categories, "categories") < 2:
             raise ValueError(f"categories: expected at least 2, got {categories}")
-        if isinstance(continuous, bool) or not isinstance(continuous, int) or continuous < 0:
-            raise ValueError(f"continuous: expected an integer >= 0, got {continuous!r}")
+        check_nonnegative_int(continuous, "continuous")
         lambda_cat = check_nonnegative(lambda_cat, "lambda_cat")
         lambda_cont = check_nonnegative(lambda_cont, "lambda_cont")
         if tuple(shape)[1:] != (28, 28):

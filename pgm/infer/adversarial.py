@@ -40,7 +40,7 @@ import torch
 
 from pgm.adversarial.base import AdversarialModel
 from pgm.core.base import direct_parameters, evaluating
-from pgm.errors import PGMError, check_positive, check_positive_int
+from pgm.errors import PGMError, check_nonnegative_int, check_positive, check_positive_int
 from pgm.infer import checkpoint
 from pgm.infer.svi import (
     RESUMABLE,
@@ -114,10 +114,7 @@ class AdversarialConfig(TrainConfig):
         if self.min_diversity is not None and not 0 < self.min_diversity < 1:
             raise ValueError(f"min_diversity: expected a number in (0, 1), "
                              f"got {self.min_diversity!r}")
-        if isinstance(self.collapse_after, bool) or not (isinstance(self.collapse_after, int)
-                                                         and self.collapse_after >= 0):
-            raise ValueError(f"collapse_after: expected an integer >= 0, "
-                             f"got {self.collapse_after!r}")
+        check_nonnegative_int(self.collapse_after, "collapse_after")
 
 
 #: settings that may differ from the checkpoint's on ``resume=True``

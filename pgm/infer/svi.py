@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from pgm.core import GenerativeModel
 from pgm.core.base import direct_parameters
 from pgm.core.program import Program
-from pgm.errors import PGMError, check_positive, check_positive_int
+from pgm.errors import PGMError, check_nonnegative_int, check_positive, check_positive_int
 from pgm.infer import checkpoint
 from pgm.infer.evaluate import nll
 
@@ -75,9 +75,7 @@ class TrainConfig:
         check_positive(self.lr, "lr")
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise ValueError(f"max_seconds: expected a positive number, got {self.max_seconds!r}")
-        if isinstance(self.log_every, bool) or not (isinstance(self.log_every, int)
-                                                    and self.log_every >= 0):
-            raise ValueError(f"log_every: expected an integer >= 0, got {self.log_every!r}")
+        check_nonnegative_int(self.log_every, "log_every")
         if not (0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay: expected a number in (0, 1], got {self.lr_decay!r}")
 
