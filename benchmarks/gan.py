@@ -36,6 +36,28 @@ def draw(model, n: int) -> torch.Tensor:
     return torch.cat([model.sample(min(1000, n - i)) for i in range(0, n, 1000)])
 
 
+def quality(model, test: torch.Tensor, clf, seed: int) -> dict:
+    """Sample quality (pgm.metrics.sample_quality) of ``len(test)`` samples of ``model``
+    (drawn after seeding with ``seed``) against the images ``test``."""
+    torch.manual_seed(seed)
+    return sample_quality(draw(model, len(test)), test, clf)
+
+
+def quality_records(name: str, config: dict, q: dict, floor: dict | None, seconds: float,
+                    command: str) -> list[dict]:
+    """The records of :func:`quality`'s figures (``floor`` may be left out)."""
+    figures = [("frechet_distance_pgm_classifier", q["frechet_distance"], "feature units^2"),
+               ("classes_covered", q["classes_covered"], "of 10"),
+               ("class_share_min", min(q["class_coverage"]), "fraction"),
+               ("class_share_max", max(q["class_coverage"]), "fraction"),
+               ("coverage_entropy", q["coverage_entropy_bits"], "bits (max 3.32)")]
+    if floor is not None:
+        figures.insert(1, ("frechet_distance_valid_floor", floor["frechet_distance"],
+                           "feature units^2"))
+    return [records.record(name, config, "binarized-mnist", "test", metric, value, unit,
+                           seconds, cmd=command) for metric, value, unit in figures]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=64)
@@ -43,6 +65,8 @@ def main() -> None:
     ap.add_argument("--pixels", default="bernoulli", choices=["grey", "bernoulli"])
     ap.add_argument("--batch-std", action="store_true", help="minibatch std in D")
     ap.add_argument("--hidden", type=int, default=0, help="FC layer in G and D (1024)")
+    ap.add_argument("--ema", type=float, default=None,
+                    help="sample from a moving average of G's weights with this decay (0.999)")
     ap.add_argument("--classifier-cache", default=None)
     ap.add_argument("--vae", default=None, help="a trained VAE's run directory to score too")
     records.run_options(ap, out="runs/bench-dcgan")
@@ -57,49 +81,34 @@ def main() -> None:
     model = pgm.build("dcgan", **cfg)
     command = records.command() if args.smoke else records.run_command(args.out, args.resume)
     summary = train(model, tr, out=args.out, resume=args.resume, data_name="binarized-mnist",
-                    seed=args.seed,
+                    seed=args.seed, **({"ema": args.ema} if args.ema else {}),
                     epochs=1 if args.smoke else args.epochs, progress=False,
                     max_seconds=None if args.smoke else args.max_minutes * 60)
     clf, info = classifier("binarized-mnist", cache=args.classifier_cache,
                            data_dir=args.data_dir)
-    torch.manual_seed(args.seed)
-    fake = draw(model, len(te))
-    q, floor = sample_quality(fake, te, clf), sample_quality(va[: len(te)], te, clf)
+    q, floor = quality(model, te, clf, args.seed), sample_quality(va[: len(te)], te, clf)
     print(f"dcgan {cfg}: {summary['step']} generator steps in {summary['seconds']:.0f} s; "
           f"Frechet distance {q['frechet_distance']:.1f} (valid vs test "
           f"{floor['frechet_distance']:.1f}), classes covered {q['classes_covered']}/10, "
           f"classifier accuracy {info['accuracy']:.3f}")
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "d_steps")},
-              "generator_steps": summary["step"]}
-    out = [records.record("dcgan", config, "binarized-mnist", "test", metric, value, unit,
-                          summary["seconds"], cmd=command)
-           for metric, value, unit in (
-               ("frechet_distance_pgm_classifier", q["frechet_distance"], "feature units^2"),
-               ("frechet_distance_valid_floor", floor["frechet_distance"], "feature units^2"),
-               ("classes_covered", q["classes_covered"], "of 10"),
-               ("class_share_min", min(q["class_coverage"]), "fraction"),
-               ("class_share_max", max(q["class_coverage"]), "fraction"),
-               ("coverage_entropy", q["coverage_entropy_bits"], "bits (max 3.32)"))]
+              **({"ema": args.ema} if args.ema else {}), "generator_steps": summary["step"]}
+    out = quality_records("dcgan", config, q, floor, summary["seconds"], command)
     if args.vae:
         vae, ckpt = pgm.load_model(args.vae)
-        torch.manual_seed(args.seed)
         with torch.no_grad():
-            v = sample_quality(draw(vae, len(te)), te, clf)
+            v = quality(vae, te, clf, args.seed)
         print(f"vae samples: Frechet distance {v['frechet_distance']:.1f}, classes covered "
               f"{v['classes_covered']}/10")
-        out += [records.record("vae", vae.config, "binarized-mnist", "test", metric, value, unit,
-                               ckpt["state"]["seconds"])
-                for metric, value, unit in (
-                    ("frechet_distance_pgm_classifier", v["frechet_distance"],
-                     "feature units^2"),
-                    ("classes_covered", v["classes_covered"], "of 10"),
-                    ("coverage_entropy", v["coverage_entropy_bits"], "bits (max 3.32)"))]
+        out += quality_records("vae", vae.config, v, None, ckpt["state"]["seconds"],
+                               records.command())
     if not args.smoke:
         records.write("gan", out)
         torch.manual_seed(args.seed)
         save_grid(model.sample(64), model.shape,
                   FIGURES / f"dcgan-samples-{args.pixels}-width{args.width}"
-                  f"{f'-hidden{args.hidden}' if args.hidden else ''}.png")
+                  f"{f'-hidden{args.hidden}' if args.hidden else ''}"
+                  f"{'-ema' if args.ema else ''}.png")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def cmd_list(args) -> int:
 
 
 #: ``pgm train`` options that only adversarial training takes
-ADVERSARIAL_FLAGS = ("lr_d", "d_steps", "sample_every")
+ADVERSARIAL_FLAGS = ("lr_d", "d_steps", "sample_every", "ema")
 
 
 def _data_config(cls, args, train) -> dict:
@@ -343,6 +343,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--d-steps", type=int, help="discriminator steps per generator step")
     g.add_argument("--sample-every", type=int,
                    help="write OUT/samples/step_N.png every N generator steps")
+    g.add_argument("--ema", type=float, help="sample from a moving average of the generator's "
+                                             "weights with this decay, e.g. 0.999 (best.pt)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="NLL (nats, bits/dim) of a trained model on a split; "

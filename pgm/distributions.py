@@ -1,5 +1,8 @@
 """Distributions pgm adds to Pyro's.
 
+:class:`SwissRoll` can be sampled but has no density: the kind of prior an adversarial
+autoencoder can fit its codes to and a VAE cannot (its ELBO needs ``log p(z)``).
+
 :class:`ProductBernoulli` is ``Bernoulli(logits).to_event(1)`` with a
 ``log_prob`` that contracts the pixel dimension by a matrix product. When the
 logits carry an enumerated batch dimension (a mixture's component, say, shape
@@ -9,6 +12,8 @@ build a ``(K, B, D)`` tensor; this one computes the ``(K, B)`` result by
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -59,3 +64,41 @@ class ProductBernoulli(TorchDistribution):
         lp = torch.einsum("...d,...d->...", value, self._compact)
         lp = lp - F.softplus(self._compact).sum(-1)
         return lp.expand(torch.broadcast_shapes(lp.shape, self.batch_shape))
+
+
+class SwissRoll(TorchDistribution):
+    """Points on a 2-D spiral with Gaussian noise; event shape ``(2,)``; no density.
+
+    ``t = turns * 2 pi * sqrt(u)``, ``u ~ U(0, 1)``, and the point is
+    ``radius * t / (turns * 2 pi) * (cos t, sin t) + N(0, noise^2 I)``: the arc length grows
+    with ``t``, so ``sqrt`` spreads the points evenly along the roll (Makhzani et al. 2016
+    fit codes to such a prior, Fig. 4). ``log_prob`` raises: only samples exist.
+    """
+
+    arg_constraints: dict = {}
+    support = constraints.independent(constraints.real, 1)
+
+    def __init__(self, radius: float = 4.0, turns: float = 1.5, noise: float = 0.05,
+                 validate_args: bool | None = None):
+        self.radius, self.turns, self.noise = float(radius), float(turns), float(noise)
+        super().__init__(torch.Size(), torch.Size([2]), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(SwissRoll, _instance)
+        new.radius, new.turns, new.noise = self.radius, self.turns, self.noise
+        super(SwissRoll, new).__init__(torch.Size(batch_shape), self.event_shape,
+                                       validate_args=False)
+        return new
+
+    def sample(self, sample_shape: tuple[int, ...] = ()) -> torch.Tensor:
+        shape = self._extended_shape(sample_shape)[:-1]
+        with torch.no_grad():
+            t = self.turns * 2 * math.pi * torch.rand(shape).sqrt()
+            r = self.radius * t / (self.turns * 2 * math.pi)
+            xy = torch.stack([r * t.cos(), r * t.sin()], -1)
+            return xy + self.noise * torch.randn_like(xy)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(
+            "SwissRoll has no density, only samples: fit codes to it adversarially "
+            "(pgm's 'aae'), not by an ELBO, whose prior-fitting term needs log p(z)")

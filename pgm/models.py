@@ -2,5 +2,5 @@
 
 import pgm.adversarial  # noqa: F401  gan, dcgan
 import pgm.autoregressive  # noqa: F401  fvsbn, nade
-import pgm.latent  # noqa: F401  mixture, vae
+import pgm.latent  # noqa: F401  mixture, vae, aae
 import pgm.structure  # noqa: F401  bernoulli

@@ -201,9 +201,10 @@ class AdversarialModel(GenerativeModel):
             accuracy = torch.cat([logit_real > 0, logit_fake < 0]).float().mean()
         return loss, accuracy
 
-    def g_loss(self, fake: torch.Tensor,
-               latents: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """Generator loss on generated images ``(B, D)`` (``latents`` unused here).
+    def g_loss(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None = None,
+               real: torch.Tensor | None = None) -> torch.Tensor:
+        """Generator loss on generated images ``(B, D)`` (``latents`` and the step's real
+        images ``real`` are unused here).
 
         ``"ns"``: ``-E[log D(G(z))]``; ``"minimax"``: ``E[log(1 - D(G(z)))]``
         (``log(1 - sigmoid(l)) = -softplus(l)``).

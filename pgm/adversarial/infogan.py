@@ -224,8 +224,8 @@ class InfoGAN(AdversarialModel):
             accuracy = torch.cat([logit_real > 0, logit_fake < 0]).float().mean()
         return loss - self._information(q, latents), accuracy
 
-    def g_loss(self, fake: torch.Tensor,
-               latents: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None = None,
+               real: torch.Tensor | None = None) -> torch.Tensor:
         """``G``'s loss (``"ns"`` or ``"minimax"``) minus ``lambda E[log Q(c | G(z, c))]``."""
         logit, q = self.discriminator.heads(fake)
         return self.adversarial_loss(logit) - self._information(q, latents)
@@ -293,14 +293,21 @@ def matched_error(codes: torch.Tensor, labels: torch.Tensor) -> float:
     """Error of ``codes`` ``(n,)`` as ``labels`` ``(n,)`` under the best one-to-one map."""
     from scipy.optimize import linear_sum_assignment
 
+    counts = code_table(codes, labels)  # (K, C)
+    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
+    return 1.0 - float(counts[rows, cols].sum()) / len(codes)
+
+
+def code_table(codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """How many images of each label ``(n,)`` got each code value ``(n,)``: ``(K, C)``
+    counts, one row per code value (the confusion matrix before any matching)."""
     codes, labels = codes.long().cpu(), labels.long().cpu()
     if codes.shape != labels.shape or codes.ndim != 1 or not len(codes):
         raise ValueError(f"codes, labels: expected two (n,) tensors, n > 0; got "
                          f"{tuple(codes.shape)} and {tuple(labels.shape)}")
     counts = torch.zeros(int(codes.max()) + 1, int(labels.max()) + 1, dtype=torch.long)
-    counts.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)  # (K, C)
-    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
-    return 1.0 - float(counts[rows, cols].sum()) / len(codes)
+    counts.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)
+    return counts
 
 
 def save_code_grid(model: InfoGAN, path: str | Path, code: int = 0, steps: int = 9,

@@ -198,8 +198,8 @@ class TextToImageGAN(AdversarialModel):
             accuracy = torch.cat([right > 0, wrong < 0, fake_logit < 0]).float().mean()
         return loss, accuracy
 
-    def g_loss(self, fake: torch.Tensor,
-               latents: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    def g_loss(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None = None,
+               real: torch.Tensor | None = None) -> torch.Tensor:
         """The generator's loss on images ``fake`` paired with their own captions."""
         h = self.discriminator.encoder(self._condition(latents))
         return self.adversarial_loss(self.discriminator(fake, h))

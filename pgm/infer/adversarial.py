@@ -4,9 +4,10 @@
 :class:`~pgm.adversarial.base.AdversarialModel` by alternating gradient steps: each
 mini-batch of real images gives one discriminator step on ``model.d_loss(real, G(z))``,
 and after every ``d_steps`` of those the generator takes one step on
-``model.g_loss(G(z))`` (Algorithm 1 of the paper, with ``k = d_steps``). The players have
-their own Adam optimisers and learning rates (``lr`` for the generator, ``lr_d`` for the
-discriminator, ``betas = (0.5, 0.999)`` after Radford et al., 2016).
+``model.g_loss(G(z), real=real)`` (Algorithm 1 of the paper, with ``k = d_steps``; the
+real batch is read only by the adversarial autoencoder, whose generator is an autoencoder).
+The players have their own Adam optimisers and learning rates (``lr`` for the generator,
+``lr_d`` for the discriminator, ``betas = (0.5, 0.999)`` after Radford et al., 2016).
 
 It shares the SVI trainer's machinery (:mod:`pgm.infer.svi`): the settings extend
 :class:`~pgm.infer.svi.TrainConfig` and are checked the same way, each epoch's data order
@@ -15,6 +16,11 @@ atomically in the same format, so :func:`pgm.infer.checkpoint.load_model` rebuil
 model, and hold both players, both optimisers and the random state; SIGINT/SIGTERM are
 turned into a checkpoint and :class:`~pgm.infer.svi.Interrupted` between steps; and
 ``resume=True`` continues to the same parameters as an uninterrupted run.
+
+``ema=0.999`` keeps an exponential moving average of the generator's weights (Karras et
+al. 2018 sample Progressive GAN from one; Yazici et al. 2019 show such averages give
+better samples than the last iterate, which circles around the game's equilibrium). It is
+what ``best.pt`` and the returned model sample from; training itself is unchanged.
 
 A GAN has no likelihood to watch, so the loop watches for the ways the game fails and
 stops with a message that says which and what to try:
@@ -94,6 +100,8 @@ class AdversarialConfig(TrainConfig):
     min_diversity: float | None = 0.1
     #: ... from this many generator steps on (an untrained generator is not yet diverse)
     collapse_after: int = 500
+    #: decay of an exponential moving average of the generator's weights (None: none)
+    ema: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -115,11 +123,14 @@ class AdversarialConfig(TrainConfig):
             raise ValueError(f"min_diversity: expected a number in (0, 1), "
                              f"got {self.min_diversity!r}")
         check_nonnegative_int(self.collapse_after, "collapse_after")
+        if self.ema is not None and not 0 < self.ema < 1:
+            raise ValueError(f"ema: expected a decay in (0, 1) such as 0.999, or None; "
+                             f"got {self.ema!r}")
 
 
 #: settings that may differ from the checkpoint's on ``resume=True``
 ADVERSARIAL_RESUMABLE = (*RESUMABLE, "lr_d", "sample_every", "collapse_steps",
-                         "min_diversity", "collapse_after")
+                         "min_diversity", "collapse_after", "ema")
 
 
 @dataclass
@@ -155,12 +166,13 @@ def diversity(model: AdversarialModel, z: Any, real_spread: float) -> float:
         return mean_pairwise_distance(model.render(z)) / real_spread
 
 
-def _payload(model, opts, scheds, cfg, state, data_name) -> dict[str, Any]:
+def _payload(model, opts, scheds, cfg, state, data_name, ema=None) -> dict[str, Any]:
     # the keys of pgm.infer.svi's checkpoints, with one optimizer and schedule per player
     return {
         "model": model.name,
         "config": model.config,
         "state_dict": model.state_dict(),
+        "ema": None if ema is None else ema.state_dict(),
         "optimizer": {k: o.state_dict() for k, o in opts.items()},
         "scheduler": {k: s.state_dict() for k, s in scheds.items()},
         "train_config": asdict(cfg),
@@ -169,6 +181,15 @@ def _payload(model, opts, scheds, cfg, state, data_name) -> dict[str, Any]:
         "data": data_name,
         "trainer": "adversarial",
     }
+
+
+def averaged(model: AdversarialModel, ema) -> dict[str, torch.Tensor]:
+    """``model``'s state dict with the generator's weights (and buffers) replaced by their
+    moving average ``ema`` (a :class:`torch.optim.swa_utils.AveragedModel`)."""
+    state = model.state_dict()
+    prefix = next(name for name, m in model.named_children() if m is model.generator)
+    state.update({f"{prefix}.{k}": v for k, v in ema.module.state_dict().items()})
+    return state
 
 
 def _diverged(state: _State, what: str, flag: str, lr: float) -> Diverged:
@@ -202,8 +223,9 @@ def train(
         caption word indices, from ``model.conditions(labels)``). Each batch's fakes are
         generated from the real images' conditions.
     :param out: directory for ``last.pt``/``best.pt`` (the same, written after every epoch:
-        a GAN has no validation score to pick a best one by) and ``samples/``; ``None``
-        writes nothing.
+        a GAN has no validation score to pick a best one by; with ``ema``, ``best.pt``
+        holds the averaged generator and ``last.pt`` the trained one, to resume from) and
+        ``samples/``; ``None`` writes nothing.
     :param resume: continue from ``out/last.pt`` with its settings; those of
         :data:`ADVERSARIAL_RESUMABLE` may be changed.
     :param data_name: recorded in the checkpoints.
@@ -256,6 +278,13 @@ def train(
     else:
         state = _State()
         model.initialize(train)
+    ema = None
+    if cfg.ema is not None:  # Karras et al. 2018; Yazici et al. 2019
+        ema = torch.optim.swa_utils.AveragedModel(
+            model.generator, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema),
+            use_buffers=True)
+        if ckpt is not None and ckpt.get("ema") is not None:
+            ema.load_state_dict(ckpt["ema"])
 
     # fixed noise for the diversity check and the sample grids; the global random state
     # is left alone, so monitoring never changes the course of training
@@ -264,9 +293,12 @@ def train(
 
     def save(*names: str) -> None:
         if out is not None:
-            payload = _payload(model, opts, scheds, cfg, state, data_name)
+            payload = _payload(model, opts, scheds, cfg, state, data_name, ema)
             for name in names:
-                checkpoint.save(out / name, payload)
+                if name == checkpoint.BEST and ema is not None:  # what to sample from
+                    checkpoint.save(out / name, {**payload, "state_dict": averaged(model, ema)})
+                else:
+                    checkpoint.save(out / name, payload)
 
     def lrs() -> tuple[float, float]:
         return scheds["generator"].get_last_lr()[0], scheds["discriminator"].get_last_lr()[0]
@@ -314,7 +346,7 @@ def train(
                 if state.d_step % cfg.d_steps == 0:
                     model.discriminator.requires_grad_(False)  # D is held fixed here
                     try:
-                        g_loss = model.g_loss(*model.generate(bs, cond))
+                        g_loss = model.g_loss(*model.generate(bs, cond), real=real)
                         if not math.isfinite(g_loss.item()):
                             raise _diverged(state, f"the generator loss is {g_loss.item()}",
                                             "lr", lrs()[0])
@@ -322,6 +354,8 @@ def train(
                               cfg.clip_norm)
                     finally:
                         model.discriminator.requires_grad_(True)
+                    if ema is not None:
+                        ema.update_parameters(model.generator)
                     figures["g_loss"] = g_loss.item()
                     state.g_loss = _average(state.g_loss, figures["g_loss"], state.step == 0)
                     state.step += 1
@@ -366,6 +400,8 @@ def train(
             if finished():
                 bar.write(finished())
     bar.close()
+    if ema is not None:  # the returned model samples from the averaged generator
+        model.load_state_dict(averaged(model, ema))
     return {"config": asdict(cfg), **asdict(state), "model": model}
 
 

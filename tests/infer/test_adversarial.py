@@ -21,6 +21,8 @@ def build(name):
     torch.manual_seed(0)
     if name == "gan":
         return pgm.build("gan", **TOY)
+    if name == "aae":  # the autoencoder is the generator player, the loop is the same
+        return pgm.build("aae", latent=2, hidden=[16])
     return pgm.build("dcgan", latent=4, width=4)
 
 
@@ -36,7 +38,7 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("name", ["gan", "dcgan"])
+@pytest.mark.parametrize("name", ["gan", "dcgan", "aae"])
 def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, name):
     x = data(name)
     ref = build(name)
@@ -83,6 +85,39 @@ def test_a_signal_checkpoints_and_resume_finishes_the_same(tmp_path):
     train(again, x, out=tmp_path, resume=True, progress=False)
     for k, p in params(ref).items():
         assert torch.equal(p, params(again)[k]), k
+
+
+def test_the_generator_average_is_what_best_pt_and_the_returned_model_hold(tmp_path):
+    x, decay = data("dcgan"), 0.8
+    steps = []  # the trained generator after each of its steps
+
+    def record(d_step, figures):
+        if "g_loss" in figures:
+            steps.append({k: v.detach().clone() for k, v in model.generator.state_dict().items()
+                          if v.is_floating_point()})
+
+    model = build("dcgan")
+    train(model, x, out=tmp_path / "run", ema=decay, on_step=record, **SETTINGS)
+    expected = dict(steps[0])  # the first step's weights, then the moving average
+    for w in steps[1:]:
+        expected = {k: decay * expected[k] + (1 - decay) * w[k] for k in expected}
+    best, last = (checkpoint.load(tmp_path / "run", n) for n in (checkpoint.BEST, checkpoint.LAST))
+    for k, v in expected.items():  # weights and batch-norm statistics
+        assert torch.allclose(model.generator.state_dict()[k], v, atol=1e-6), k
+        assert torch.allclose(best["state_dict"][f"generator.{k}"], v, atol=1e-6), k
+        assert torch.allclose(last["state_dict"][f"generator.{k}"], steps[-1][k]), k
+    # a crash and a resume give the same average as an uninterrupted run
+    def crash(d_step, figures):
+        if d_step == 15:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train(build("dcgan"), x, out=tmp_path / "crash", ema=decay, on_step=crash,
+              checkpoint_every=4, **SETTINGS)
+    again = build("dcgan")
+    train(again, x, out=tmp_path / "crash", resume=True, progress=False)
+    for k, v in params(model).items():
+        assert torch.allclose(v.float(), params(again)[k].float()), k
 
 
 def test_sample_grids_and_history(tmp_path):
@@ -137,6 +172,7 @@ def test_mode_collapse_is_reported():
     ({"patience": 3}, "patience: adversarial training has no validation likelihood"),
     ({"epochs": 0}, "epochs: expected a positive integer, got 0"),  # TrainConfig's own check
     ({"min_diversity": 2.0}, r"min_diversity: expected a number in \(0, 1\)"),
+    ({"ema": 1.0}, r"ema: expected a decay in \(0, 1\) such as 0.999, or None; got 1.0"),
 ])
 def test_bad_settings_name_the_argument(bad, match):
     with pytest.raises(ValueError, match=match):
