@@ -1,4 +1,4 @@
-"""Training speed of every GAN: discriminator and generator steps per second.
+"""Speed of every adversarially trained model: discriminator and generator steps per second.
 
     python benchmarks/gan_speed.py
     python benchmarks/gan_speed.py --smoke      # tiny models, a few steps; writes nothing
@@ -7,7 +7,8 @@ Each model trains through the same loop as ``pgm train`` (pgm.infer.adversarial.
 its default settings: batch 64, one generator step per discriminator step) for
 ``--batches`` mini-batches at a time, the models taking turns for ``--rounds`` rounds so
 that machine noise hits all of them alike; the median round is reported. GAN, DCGAN and
-InfoGAN read binarized MNIST, the text-to-image GAN Fashion-MNIST with its captions.
+InfoGAN and the adversarial autoencoder (whose generator step is the autoencoder's) read
+binarized MNIST, the text-to-image GAN Fashion-MNIST with its captions.
 Writes benchmarks/results/gan_speed.json.
 """
 
@@ -23,13 +24,13 @@ import pgm
 from pgm.infer.adversarial import train
 
 #: the configurations timed: those of the recorded runs of benchmarks/gan.py, infogan.py
-#: and text2image.py (binary images drawn as Bernoulli pixels on binarized MNIST)
+#: text2image.py and aae.py (binary images drawn as Bernoulli pixels on binarized MNIST)
 CONFIGS = {"gan": {"pixels": "bernoulli"},
            "dcgan": {"width": 32, "hidden": 1024, "pixels": "bernoulli"},
            "infogan": {"width": 32, "hidden": 1024, "pixels": "bernoulli"},
-           "text2image": {"width": 32, "captions": "fashion-mnist"}}
+           "text2image": {"width": 32, "captions": "fashion-mnist"}, "aae": {}}
 SMOKE = {"gan": {"hidden": [16]}, "dcgan": {"width": 4}, "infogan": {"width": 4},
-         "text2image": {"width": 4, "captions": "fashion-mnist"}}
+         "text2image": {"width": 4, "captions": "fashion-mnist"}, "aae": {"hidden": [16]}}
 
 
 def main() -> None:
@@ -58,8 +59,8 @@ def main() -> None:
     for _ in range(rounds + 1):  # the first round warms up and is not counted
         for name, model in models.items():
             ds, cond = inputs[name]
-            s = train(model, ds.x, condition=cond, epochs=1, progress=False, log_every=0,
-                      sample_every=None, seed=0)
+            s = train(model, ds.x, condition=cond, epochs=1, batch_size=64, progress=False,
+                      log_every=0, sample_every=None, seed=0)
             seconds[name].append(s["seconds"] / s["d_step"])
     out = []
     for name, model in models.items():
