@@ -1,7 +1,8 @@
-"""NADE (and FVSBN) on binarized MNIST: test NLL, time to quality, training curve.
+"""NADE (and FVSBN, PixelRNN) on binarized MNIST: test NLL, time to quality, training curve.
 
     python benchmarks/nade.py --model nade --max-minutes 90
     python benchmarks/nade.py --model fvsbn
+    python benchmarks/nade.py --model pixelrnn --layer row --hidden 32 --max-minutes 30
 
 Trains through ``pgm.fit`` (what ``pgm train`` runs), evaluates the best-validation
 checkpoint on the 10,000 test images, writes the validation curve against wall time to
@@ -27,8 +28,10 @@ FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="nade", choices=["nade", "fvsbn"])
-    ap.add_argument("--hidden", type=int, default=500)
+    ap.add_argument("--model", default="nade", choices=["nade", "fvsbn", "pixelrnn"])
+    ap.add_argument("--hidden", type=int, default=None, help="nade: 500; pixelrnn: 32")
+    ap.add_argument("--layers", type=int, default=2, help="pixelrnn's LSTM layers")
+    ap.add_argument("--layer", default="row", choices=["row", "diagonal"], help="pixelrnn")
     ap.add_argument("--ordering", default="raster")
     ap.add_argument("--activation", default="sigmoid")
     ap.add_argument("--lr", type=float, default=None)
@@ -45,7 +48,10 @@ def main() -> None:
              for s in ("train", "valid", "test")}
     cfg = {"ordering": args.ordering}
     if args.model == "nade":
-        cfg.update(hidden=args.hidden, activation=args.activation)
+        cfg.update(hidden=args.hidden or 500, activation=args.activation)
+    elif args.model == "pixelrnn":
+        cfg.update(hidden=8 if args.smoke else args.hidden or 32, layers=args.layers,
+                   layer=args.layer)
     model = pgm.build(args.model, **cfg)
     settings = {k: v for k, v in (("lr", args.lr), ("lr_decay", args.lr_decay),
                                   ("epochs", args.epochs)) if v is not None}

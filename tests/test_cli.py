@@ -78,7 +78,7 @@ SMALL = {"gan": ["hidden=[16]", "latent=4"], "dcgan": ["width=4", "latent=4"],
          "nade": ["hidden=8"], "vae": ["latent=2", "hidden=[8]", "eval_samples=5"],
          "rnade": ["hidden=4", "components=2"], "mixture": ["components=2"], "ar": ["k=2"],
          "text2image": ["width=4", "latent=4", "embed=4", "text=4"],
-         "aae": ["latent=2", "hidden=[16]"]}
+         "aae": ["latent=2", "hidden=[16]"], "pixelrnn": ["hidden=4", "layers=1"]}
 
 
 @pytest.mark.parametrize("name", [n for n in names() if n != "joint"])
