@@ -26,7 +26,7 @@ import records
 import torch
 
 import pgm
-from pgm.adversarial.infogan import CATEGORICAL, code_table, save_code_grid, unsupervised_error
+from pgm.adversarial.infogan import CATEGORICAL, code_table, matched_error, save_code_grid
 from pgm.infer.adversarial import train
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
@@ -57,10 +57,10 @@ def main() -> None:
                     seed=args.seed,
                     epochs=1 if args.smoke else args.epochs, progress=False,
                     max_seconds=None if args.smoke else args.max_minutes * 60)
-    error = {split: unsupervised_error(model, d.x, d.y) for split, d in labelled.items()}
-    valid = labelled["valid"]
-    with torch.no_grad():
-        table = code_table(model.infer_codes(valid.x)[0].argmax(1), valid.y)
+    with torch.no_grad():  # argmax Q(c | x): each image's code value, once per split
+        codes = {split: model.infer_codes(d.x)[0].argmax(1) for split, d in labelled.items()}
+    error = {split: matched_error(codes[split], d.y) for split, d in labelled.items()}
+    table = code_table(codes["valid"], labelled["valid"].y)
     print("valid images per code value (rows) and digit (columns):")
     print("\n".join(" ".join(f"{int(c):4d}" for c in row) for row in table))
     torch.manual_seed(args.seed)

@@ -67,7 +67,7 @@ class MaskedConv2d(nn.Conv2d):
         m[:, :, kh // 2, kw // 2 + 1 :] = 0  # right of the centre
         m[:, :, kh // 2 + 1 :] = 0  # rows below
         g_out = channel_groups(cout, colours, gates)[:, None]
-        g_in = torch.arange(cin)[None] if cin == colours else channel_groups(cin, colours)[None]
+        g_in = channel_groups(cin, colours)[None]  # the image itself: one channel a group
         m[:, :, kh // 2, kw // 2] = (g_in < g_out) if mask == "A" else (g_in <= g_out)
         self.register_buffer("mask", m)
 
