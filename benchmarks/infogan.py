@@ -39,22 +39,31 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=0, help="1024: the paper's FC layers")
     ap.add_argument("--lambda-cont", type=float, default=None,
                     help="weight of the continuous codes' information term (model default 0.1)")
+    ap.add_argument("--noise", default="normal", choices=["normal", "uniform"],
+                    help="p(z); uniform(-1, 1) is the reference implementation's")
+    ap.add_argument("--batch-size", type=int, default=None, help="the model's default: 64")
     ap.add_argument("--figures", default=str(FIGURES), help="where the code grids go")
+    ap.add_argument("--screen", action="store_true",
+                    help="a screening run between seeds: the valid split's error and code "
+                         "table only; the test split is not read and nothing is recorded "
+                         "(--resume the chosen run to finish it)")
     records.run_options(ap, out="runs/bench-infogan", epochs=50)
     args = records.parse(ap)
     limit = 320 if args.smoke else None
     tr = pgm.data.load("binarized-mnist", "train", args.data_dir, limit=limit).x
     labelled = {split: pgm.data.load("mnist-test", split, args.data_dir, binarize=True, limit=limit)
-                for split in ("valid", "test")}
+                for split in (("valid",) if args.screen else ("valid", "test"))}
     cfg = {"width": 8 if args.smoke else args.width, "pixels": args.pixels,
            **({"hidden": 16 if args.smoke else args.hidden} if args.hidden else {}),
-           **({"lambda_cont": args.lambda_cont} if args.lambda_cont is not None else {})}
+           **({"lambda_cont": args.lambda_cont} if args.lambda_cont is not None else {}),
+           **({"noise": args.noise} if args.noise != "normal" else {})}
     torch.manual_seed(args.seed)
     model = pgm.build("infogan", **cfg)
     out_dir = None if args.smoke else Path(args.out)
     command = records.command() if args.smoke else records.run_command(args.out, args.resume)
     summary = train(model, tr, out=out_dir, resume=args.resume, data_name="binarized-mnist",
                     seed=args.seed,
+                    **({"batch_size": args.batch_size} if args.batch_size else {}),
                     epochs=1 if args.smoke else args.epochs, progress=False,
                     max_seconds=None if args.smoke else args.max_minutes * 60)
     with torch.no_grad():  # argmax Q(c | x): each image's code value, once per split
@@ -63,6 +72,10 @@ def main() -> None:
     table = code_table(codes["valid"], labelled["valid"].y)
     print("valid images per code value (rows) and digit (columns):")
     print("\n".join(" ".join(f"{int(c):4d}" for c in row) for row in table))
+    if args.screen:
+        print(f"screening {cfg}, seed {args.seed}: {summary['step']} generator steps, "
+              f"valid error {error['valid']:.3f}")
+        return
     torch.manual_seed(args.seed)
     info = model.mutual_information(5000)
     for i in range(model.continuous if out_dir is not None else 0):

@@ -13,6 +13,7 @@ docs/figures/.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import records
 import torch
 
 import pgm
+from pgm.infer import bits_per_dim, checkpoint
 from pgm.viz import plot_elbo_terms
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
@@ -27,8 +29,12 @@ FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--latent", type=int, default=50)
+    ap.add_argument("--latent", type=int, nargs="+", default=[50],
+                    help="one size, or two for two stochastic layers (Burda et al.: 100 50)")
     ap.add_argument("--hidden", type=int, nargs="+", default=[200, 200])
+    ap.add_argument("--hidden2", type=int, nargs="+", default=[100, 100],
+                    help="hidden sizes between z1 and z2 (two stochastic layers)")
+    ap.add_argument("--batch-size", type=int, default=100)
     ap.add_argument("--prior", default="normal")
     ap.add_argument("--objective", default="elbo")
     ap.add_argument("--particles", type=int, default=1)
@@ -39,11 +45,14 @@ def main() -> None:
     ap.add_argument("--patience", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--eval-samples", type=int, default=20)
-    ap.add_argument("--test-samples", type=int, default=5000)
+    ap.add_argument("--test-samples", type=int, default=5000, help="0: train only")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", default="runs/bench-vae")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", default=None,
+                    help="a run directory of the same network: start from its best weights "
+                         "(a warm start, e.g. k=50 from a k=5 run); its training time counts")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     if args.threads:
@@ -51,7 +60,9 @@ def main() -> None:
     limit = 500 if args.smoke else None
     tr, va, te = (pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit).x
                   for s in ("train", "valid", "test"))
-    cfg = {"latent": args.latent, "hidden": args.hidden, "prior": args.prior,
+    two = len(args.latent) == 2
+    cfg = {"latent": args.latent if two else args.latent[0], "hidden": args.hidden,
+           **({"hidden2": args.hidden2} if two else {}), "prior": args.prior,
            "objective": args.objective, "particles": args.particles,
            "analytic_kl": args.analytic_kl, "eval_samples": args.eval_samples}
     model = pgm.build("vae", **cfg)
@@ -60,14 +71,34 @@ def main() -> None:
     if not args.resume:
         schedule = {"lr": 1e-3, "lr_decay": 0.995} | {k: v for k, v in schedule.items() if v}
     settings = {**{k: v for k, v in schedule.items() if v}, "patience": args.patience,
+                "batch_size": args.batch_size,
                 "epochs": 1 if args.smoke else args.epochs, "checkpoint_every": 2000}
     if args.max_minutes:
         settings["max_seconds"] = args.max_minutes * 60
     tag = f"vae-{args.objective}{args.particles}-{args.prior}-{'-'.join(map(str, args.hidden))}"
-    cmd = records.run_command(Path(args.out) / tag, args.resume)
-    s = pgm.fit(model, tr, va[:2000], out=Path(args.out) / tag, resume=args.resume,
+    if two:
+        tag += "-z" + "-".join(map(str, args.latent))
+    run = Path(args.out) / tag
+    cmd = records.run_command(run, args.resume)
+    warm = run / "warm_start.json"  # kept, so that a resumed warm-started run still says so
+    if args.init_from and not args.resume:
+        ckpt = checkpoint.load(args.init_from)
+        model.load_state_dict(ckpt["state_dict"])
+        first = Path(args.init_from) / "commands.txt"
+        warm.write_text(json.dumps({
+            "warm_start": f"{Path(args.init_from).name}, {ckpt['state']['epoch']} epochs",
+            "seconds": ckpt["state"]["seconds"],
+            "commands": first.read_text().splitlines() if first.is_file() else []}))
+    warm = json.loads(warm.read_text()) if warm.is_file() else {"seconds": 0.0, "commands": []}
+    cmd = ", then ".join([*warm.pop("commands"), cmd])  # the warm start's own commands first
+    warm_seconds = warm.pop("seconds")
+    s = pgm.fit(model, tr, va[:2000], out=run, resume=args.resume,
                 data_name="binarized-mnist", progress=False, **settings)
     k = 50 if args.smoke else args.test_samples
+    if k == 0:  # training only (a warm start for another run)
+        print(f"{tag}: trained {len(s['history'])} epochs, best epoch {s['best_epoch']}, "
+              f"valid NLL {s['best_valid']:.2f} (k={args.eval_samples}); no test evaluation")
+        return
     t0 = time.perf_counter()
     with torch.no_grad():
         nll = -torch.cat([model.log_prob(b, num_samples=k) for b in te.split(100)]).mean().item()
@@ -87,15 +118,20 @@ def main() -> None:
               if i == 0 or h["lr"] > hist[i - 1]["lr"]]
     conf = {**cfg, "lr": s["config"]["lr"], "lr_decay": s["config"]["lr_decay"],
             "schedule": ", then ".join(starts), "epochs_run": len(hist),
-            "best_epoch": s["best_epoch"], "test_samples": k}
+            "best_epoch": s["best_epoch"], "test_samples": k, **warm}
+    if args.batch_size != 100:
+        conf["batch_size"] = args.batch_size
+    seconds = s["seconds"] + warm_seconds
     d = "binarized-mnist"
     records.write("vae", [
-        records.record("vae", conf, d, "test", "nll_nats", nll, "nats", s["seconds"], cmd=cmd),
-        records.record("vae", conf, d, "test", "neg_elbo_nats", -elbo, "nats", s["seconds"],
+        records.record("vae", conf, d, "test", "nll_nats", nll, "nats", seconds, cmd=cmd),
+        records.record("vae", conf, d, "test", "bits_per_dim", bits_per_dim(nll, model.dim),
+                       "bits/dim", seconds, cmd=cmd),
+        records.record("vae", conf, d, "test", "neg_elbo_nats", -elbo, "nats", seconds,
                        cmd=cmd),
         records.record("vae", conf, d, "test", "kl_nats", terms["kl"].mean().item(), "nats",
-                       s["seconds"], cmd=cmd),
-        records.record("vae", conf, d, "test", "eval_seconds", eval_s, "s", s["seconds"], cmd=cmd)])
+                       seconds, cmd=cmd),
+        records.record("vae", conf, d, "test", "eval_seconds", eval_s, "s", seconds, cmd=cmd)])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Every benchmark runs as written in its --smoke mode, and a smoke run records nothing."""
 
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -38,3 +39,31 @@ def test_benchmark_smoke(script, tmp_path, data_dir, classifier_cache):
 
 def test_there_are_benchmarks_with_a_smoke_mode():
     assert len(SCRIPTS) >= 10
+
+
+def run_script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), "--smoke", *args],
+                       capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def test_vae_warm_start_is_recorded_with_the_run(tmp_path, data_dir):
+    # a k=50 IWAE started from a k=5 one: the run keeps where it started, and for how long
+    # that run trained, so that a resumed run still records both
+    net = ["--latent", "8", "4", "--hidden", "16", "--hidden2", "8", "--objective", "iwae",
+           "--data-dir", str(data_dir), "--out", str(tmp_path)]
+    run_script("vae.py", *net, "--particles", "2", "--test-samples", "0", cwd=tmp_path)
+    first = tmp_path / "vae-iwae2-normal-16-z8-4"
+    run_script("vae.py", *net, "--particles", "5", "--init-from", str(first), cwd=tmp_path)
+    warm = json.loads((tmp_path / "vae-iwae5-normal-16-z8-4" / "warm_start.json").read_text())
+    assert warm["warm_start"] == "vae-iwae2-normal-16-z8-4, 1 epochs"
+    assert warm["seconds"] > 0
+    assert warm["commands"] == (first / "commands.txt").read_text().splitlines()
+
+
+def test_infogan_screening_reads_no_test_images(tmp_path, data_dir):
+    r = run_script("infogan.py", "--screen", "--data-dir", str(data_dir), "--out",
+                   str(tmp_path), cwd=tmp_path)
+    assert "valid error" in r.stdout
+    assert "test" not in r.stdout

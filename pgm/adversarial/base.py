@@ -49,6 +49,7 @@ from pgm.errors import check_positive, check_positive_int
 
 LOSSES = ("ns", "minimax")
 PIXELS = ("grey", "bernoulli")
+NOISES = ("normal", "uniform")
 
 
 class AdversarialModel(GenerativeModel):
@@ -61,6 +62,8 @@ class AdversarialModel(GenerativeModel):
     :param pixels: ``"grey"`` (``x = G(z)``) or ``"bernoulli"`` (``x ~ Bernoulli(G(z))``,
         straight-through Gumbel gradients), for binary data.
     :param temperature: of the relaxed Bernoulli whose gradient ``"bernoulli"`` uses.
+    :param noise: ``p(z)``, ``"normal"`` (``N(0, I)``) or ``"uniform"`` (``Uniform(-1, 1)^L``,
+        as in the InfoGAN reference implementation); for subclasses that pass it on.
     """
 
     kind = "implicit"
@@ -75,24 +78,37 @@ class AdversarialModel(GenerativeModel):
     discriminator: nn.Module
 
     def __init__(self, shape=(1, 28, 28), latent: int = 100, loss: str = "ns",
-                 pixels: str = "grey", temperature: float = 0.5, **config: Any):
+                 pixels: str = "grey", temperature: float = 0.5, noise: str = "normal",
+                 **config: Any):
         check_positive_int(latent, "latent")
+        if noise not in NOISES:
+            raise ValueError(f"noise: expected one of {list(NOISES)}, got {noise!r}")
         if loss not in LOSSES:
             raise ValueError(f"loss: expected one of {list(LOSSES)}, got {loss!r}")
         if pixels not in PIXELS:
             raise ValueError(f"pixels: expected one of {list(PIXELS)}, got {pixels!r}")
         temperature = check_positive(temperature, "temperature")
         extra = {} if pixels == "grey" else {"pixels": pixels, "temperature": temperature}
+        if noise != "normal":
+            extra["noise"] = noise
         super().__init__(shape, latent=latent, loss=loss, **config, **extra)
         self.latent = latent
         self.loss = loss
-        self.pixels, self.temperature = pixels, temperature
+        self.pixels, self.temperature, self.noise = pixels, temperature, noise
 
     # -- the generator as a Pyro program -----------------------------------------------
     def prior(self) -> dist.Distribution:
-        """The noise distribution ``p(z) = N(0, I)`` over ``(L,)``."""
+        """The noise distribution ``p(z)`` over ``(L,)``: ``N(0, I)`` or ``Uniform(-1, 1)^L``."""
         zero = torch.zeros(self.latent, device=self._device())
+        if self.noise == "uniform":
+            return dist.Uniform(zero - 1.0, zero + 1.0).to_event(1)
         return dist.Normal(zero, 1.0).to_event(1)
+
+    def draw_noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` draws ``(n, L)`` of ``p(z)`` with ``generator``, leaving the global state alone."""
+        if self.noise == "uniform":
+            return 2 * torch.rand(n, self.latent, generator=generator) - 1
+        return torch.randn(n, self.latent, generator=generator)
 
     def model(self, x: torch.Tensor | None = None, num_data: int | None = None,
               n: int | None = None) -> torch.Tensor:
@@ -149,7 +165,7 @@ class AdversarialModel(GenerativeModel):
 
         The loop's fixed monitoring batch: it leaves the global random state alone.
         """
-        return torch.randn(n, self.latent, generator=generator)
+        return self.draw_noise(n, generator)
 
     def render(self, inputs: Any) -> torch.Tensor:
         """The images ``(n, D)`` of generator inputs from :meth:`generator_input`."""

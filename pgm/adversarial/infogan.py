@@ -4,7 +4,7 @@ Chen, Duan, Houthooft, Schulman, Sutskever & Abbeel, "InfoGAN: Interpretable
 Representation Learning by Information Maximizing Generative Adversarial Nets", NeurIPS
 2016. The generator's input holds, besides the noise ``z``, structured codes ``c``::
 
-    model:  z ~ N(0, I)                          (B, L)   under pyro.plate("data")
+    model:  z ~ N(0, I) or Uniform(-1, 1)^L      (B, L)   under pyro.plate("data")
             c_cat ~ Categorical(1/K, ..., 1/K)   (B,)     (K = 10 for MNIST's digits)
             c_cont ~ Uniform(-1, 1)^k            (B, k)   (k = 2: width, slant)
             x = G([z, onehot(c_cat), c_cont])    (B, D)   a deterministic site "x"
@@ -91,7 +91,7 @@ class InfoGAN(AdversarialModel):
     """InfoGAN: DCGAN players plus ``Q``, a guide over a categorical and continuous codes.
 
     :param shape: ``(channels, 28, 28)``.
-    :param latent: dimension ``L`` of the incompressible noise ``z ~ N(0, I)``.
+    :param latent: dimension ``L`` of the incompressible noise ``z``.
     :param categories: values ``K`` of the categorical code (uniform prior).
     :param continuous: number ``k`` of continuous codes, each ``Uniform(-1, 1)`` (0: none).
     :param width: feature maps of the first discriminator layer (DCGAN's ``width``).
@@ -106,6 +106,8 @@ class InfoGAN(AdversarialModel):
     :param pixels: ``"grey"`` (``x = G(z)``) or ``"bernoulli"`` (binary ``x ~ Bernoulli(G(z))``,
         for binary data; see :mod:`pgm.adversarial.base`).
     :param temperature: of the straight-through relaxed Bernoulli (``pixels="bernoulli"``).
+    :param noise: ``p(z)``, ``"normal"`` or ``"uniform"`` (``Uniform(-1, 1)^L``, the reference
+        implementation's, openai/InfoGAN).
     """
 
     defaults = {"lr": 1e-3, "lr_d": 2e-4, "batch_size": 64, "epochs": 10}
@@ -114,7 +116,7 @@ class InfoGAN(AdversarialModel):
                  continuous: int = 2, width: int = 64, loss: str = "ns",
                  lambda_cat: float = 1.0, lambda_cont: float = 0.1,
                  learn_scale: bool = False, q_hidden: int = 128, hidden: int = 0,
-                 pixels: str = "grey", temperature: float = 0.5):
+                 pixels: str = "grey", temperature: float = 0.5, noise: str = "normal"):
         check_positive_int(width, "width")
         check_positive_int(q_hidden, "q_hidden")
         check_nonnegative_int(hidden, "hidden")
@@ -127,7 +129,7 @@ class InfoGAN(AdversarialModel):
             raise ValueError(f"shape: InfoGAN is sized for (C, 28, 28) images, "
                              f"got {tuple(shape)}")
         super().__init__(shape, latent=latent, loss=loss, pixels=pixels,
-                         temperature=temperature, categories=categories,
+                         temperature=temperature, noise=noise, categories=categories,
                          continuous=continuous, width=width, lambda_cat=lambda_cat,
                          lambda_cont=lambda_cont, learn_scale=bool(learn_scale),
                          q_hidden=q_hidden, **({"hidden": hidden} if hidden else {}))
@@ -167,7 +169,7 @@ class InfoGAN(AdversarialModel):
     def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` generator inputs ``[z, onehot(c_cat), c_cont]`` ``(n, L + K + k)`` from the
         prior, drawn with ``generator`` (the loop's fixed monitoring batch)."""
-        z = torch.randn(n, self.latent, generator=generator)
+        z = self.draw_noise(n, generator)
         c_cat = torch.randint(self.categories, (n,), generator=generator)
         c_cont = 2 * torch.rand(n, self.continuous, generator=generator) - 1
         return self._input(z, c_cat, c_cont)
@@ -323,7 +325,7 @@ def save_code_grid(model: InfoGAN, path: str | Path, code: int = 0, steps: int =
         if not 0 <= code < model.continuous:
             raise ValueError(f"code: expected 0..{model.continuous - 1}, got {code}")
         cont[:, code] = torch.linspace(-span, span, steps).repeat(k)
-    z = torch.randn(1, model.latent, generator=torch.Generator().manual_seed(seed))
+    z = model.draw_noise(1, torch.Generator().manual_seed(seed))
     images = model.sample_codes(torch.arange(k).repeat_interleave(steps), cont,
                                 z.expand(n, -1), mean=True)
     return save_grid(images, model.shape, path, nrow=k)

@@ -164,7 +164,7 @@ class TextToImageGAN(AdversarialModel):
     def generator_input(self, n: int, generator: torch.Generator):
         """``(z (n, L), word indices (n, S))``: noise, and a training caption of each class
         in turn (so a sample grid shows every class)."""
-        z = torch.randn(n, self.latent, generator=generator)
+        z = self.draw_noise(n, generator)
         first = [texts[0] for texts in captions_lib.by_class(self.caption_set, "train")]
         return z, self.tokens([first[i % len(first)] for i in range(n)])
 

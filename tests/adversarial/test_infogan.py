@@ -52,6 +52,21 @@ def test_the_model_samples_noise_and_codes_and_the_guide_exactly_the_codes():
     assert set(latents) == {"z", CATEGORICAL, CONTINUOUS}
 
 
+def test_uniform_noise_is_the_prior_of_z_everywhere_it_is_drawn():
+    # the model's site, the loop's monitoring batch and the code grid all draw p(z)
+    model = build(noise="uniform")
+    assert model.config["noise"] == "uniform" and "noise" not in build().config
+    z = sample_sites(poutine.trace(model.model).get_trace(n=2000))["z"]
+    assert isinstance(z["fn"].base_dist, torch.distributions.Uniform)
+    monitor = model.generator_input(2000, torch.Generator().manual_seed(0))[:, :8]
+    for v in (z["value"], monitor):
+        assert -1 <= v.min() and v.max() <= 1 and v.abs().mean().sub(0.5).abs() < 0.02
+    normal = build().generator_input(2000, torch.Generator().manual_seed(0))[:, :8]
+    assert normal.abs().max() > 1.5  # N(0, I) reaches past the uniform's support
+    with pytest.raises(ValueError, match="noise: expected one of"):
+        build(noise="laplace")
+
+
 def test_log_q_is_the_guides_log_density_and_enters_both_losses():
     model = build(categories=4, continuous=2, lambda_cont=0.5, learn_scale=True)
     fake, latents = model.generate(5)
