@@ -83,7 +83,11 @@ def main() -> None:
     warm = run / "warm_start.json"  # kept, so that a resumed warm-started run still says so
     if args.init_from and not args.resume:
         ckpt = checkpoint.load(args.init_from)
-        model.load_state_dict(ckpt["state_dict"])
+        try:
+            model.load_state_dict(ckpt["state_dict"])
+        except RuntimeError as e:
+            raise SystemExit(f"--init-from: {ckpt['path']} holds another network "
+                             f"({ckpt['config']}), expected the weights of {cfg}: {e}") from e
         first = Path(args.init_from) / "commands.txt"
         warm.write_text(json.dumps({
             "warm_start": f"{Path(args.init_from).name}, {ckpt['state']['epoch']} epochs",

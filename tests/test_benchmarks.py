@@ -60,6 +60,12 @@ def test_vae_warm_start_is_recorded_with_the_run(tmp_path, data_dir):
     assert warm["warm_start"] == "vae-iwae2-normal-16-z8-4, 1 epochs"
     assert warm["seconds"] > 0
     assert warm["commands"] == (first / "commands.txt").read_text().splitlines()
+    # another network's weights are refused by name
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vae.py"), "--smoke",
+                        "--latent", "8", "--hidden", "16", "--init-from", str(first),
+                        "--data-dir", str(data_dir), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode != 0 and "--init-from: " in r.stderr and "another network" in r.stderr
 
 
 def test_infogan_screening_reads_no_test_images(tmp_path, data_dir):

@@ -112,7 +112,7 @@ class AdversarialModel(GenerativeModel):
 
     def model(self, x: torch.Tensor | None = None, num_data: int | None = None,
               n: int | None = None) -> torch.Tensor:
-        """``z ~ N(0, I)``, ``x = G(z)``: returns ``n`` (or ``len(x)``) images ``(B, D)``.
+        """``z ~ p(z)``, ``x = G(z)``: returns ``n`` (or ``len(x)``) images ``(B, D)``.
 
         ``x`` only sets the batch size: an implicit model has no likelihood to observe it
         under. The images are the deterministic site ``"x"``.
