@@ -26,6 +26,26 @@ from pgm.viz import plot_elbo_terms
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
+#: in a run directory: where the run started from, kept so that a resumed run still says so
+WARM = "warm_start.json"
+
+
+def warm_start(model: pgm.core.GenerativeModel, source: Path, run: Path) -> None:
+    """Load the best weights of the run in ``source`` into ``model`` and write ``run/WARM``:
+    that run's name and epochs, its training seconds and its commands."""
+    ckpt = checkpoint.load(source)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as e:
+        raise SystemExit(f"--init-from: {ckpt['path']} holds another network "
+                         f"({ckpt['config']}), expected the weights of {model.config}: {e}"
+                         ) from e
+    first = source / "commands.txt"
+    (run / WARM).write_text(json.dumps({
+        "warm_start": f"{source.name}, {ckpt['state']['epoch']} epochs",
+        "seconds": ckpt["state"]["seconds"],
+        "commands": first.read_text().splitlines() if first.is_file() else []}))
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,19 +100,9 @@ def main() -> None:
         tag += "-z" + "-".join(map(str, args.latent))
     run = Path(args.out) / tag
     cmd = records.run_command(run, args.resume)
-    warm = run / "warm_start.json"  # kept, so that a resumed warm-started run still says so
     if args.init_from and not args.resume:
-        ckpt = checkpoint.load(args.init_from)
-        try:
-            model.load_state_dict(ckpt["state_dict"])
-        except RuntimeError as e:
-            raise SystemExit(f"--init-from: {ckpt['path']} holds another network "
-                             f"({ckpt['config']}), expected the weights of {cfg}: {e}") from e
-        first = Path(args.init_from) / "commands.txt"
-        warm.write_text(json.dumps({
-            "warm_start": f"{Path(args.init_from).name}, {ckpt['state']['epoch']} epochs",
-            "seconds": ckpt["state"]["seconds"],
-            "commands": first.read_text().splitlines() if first.is_file() else []}))
+        warm_start(model, Path(args.init_from), run)
+    warm = run / WARM
     warm = json.loads(warm.read_text()) if warm.is_file() else {"seconds": 0.0, "commands": []}
     cmd = ", then ".join([*warm.pop("commands"), cmd])  # the warm start's own commands first
     warm_seconds = warm.pop("seconds")
