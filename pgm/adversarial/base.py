@@ -144,17 +144,21 @@ class AdversarialModel(GenerativeModel):
 
     def generate(self, n: int, condition: Any = None
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """``n`` images ``(n, D)`` from :meth:`model`, and the values behind them.
+        """``n`` images ``(n, D)`` from :meth:`model`, and the values behind them (its
+        sample sites', and its deterministic sites' other than ``"x"``).
 
         What the adversarial loop plays with: the values of the model's sample sites, and
         for a :attr:`conditional` model its ``condition`` (one per image, which then sets
         the number of images), go to :meth:`d_loss` and :meth:`g_loss`, for the models
-        whose losses need them (InfoGAN's codes, the text-to-image GAN's captions).
+        whose losses need them (InfoGAN's codes, the text-to-image GAN's captions). A model
+        whose game is played elsewhere returns what it is played on (the adversarial
+        autoencoder: prior draws of its code).
         """
         kwargs = {} if condition is None else {"condition": condition}
         trace = poutine.trace(self.model).get_trace(n=n, **kwargs)
         latents = {name: site["value"] for name, site in trace.nodes.items()
-                   if site["type"] == "sample" and not site["is_observed"] and name != "x"
+                   if site["type"] == "sample" and name != "x"
+                   and (not site["is_observed"] or site["infer"].get("_deterministic"))
                    and not poutine.util.site_is_subsample(site)}
         if condition is not None:
             latents["condition"] = condition

@@ -166,6 +166,14 @@ class AdversarialAutoencoder(AdversarialModel):
             pyro.sample("z", self.posterior(x))
 
     # -- what the loop plays ---------------------------------------------------------------
+    def generate(self, n: int, condition: Any = None
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """What the loop's game plays with, in code space: ``n`` prior draws ``z``
+        ``(n, L)``, as the batch and under ``"z"``. Nothing is decoded: neither player's
+        loss looks at images of prior draws (those are :meth:`render`'s)."""
+        z = self.prior().sample((check_positive_int(n, "n"),))  # (n, L)
+        return z, {"z": z}
+
     def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` prior draws ``(n, L)`` seeded from ``generator``; the global random state
         is left as it was."""
