@@ -59,6 +59,9 @@ from pgm.viz import save_grid
 
 #: the sample sites of the codes: the categorical one and the continuous ones
 CATEGORICAL, CONTINUOUS = "c_cat", "c_cont"
+#: the deterministic site of the generator's pixel probabilities, when ``Q`` reads them
+MEAN = "x_mean"
+Q_INPUTS = ("sample", "mean")
 
 
 class _SharedBody(nn.Module):
@@ -108,6 +111,13 @@ class InfoGAN(AdversarialModel):
     :param temperature: of the straight-through relaxed Bernoulli (``pixels="bernoulli"``).
     :param noise: ``p(z)``, ``"normal"`` or ``"uniform"`` (``Uniform(-1, 1)^L``, the reference
         implementation's, openai/InfoGAN).
+    :param q_input: what ``Q`` reads of a generated image in training: ``"sample"``, the
+        image ``D`` reads, or ``"mean"``, the generator's pixel probabilities ``G(z, c)``
+        (the deterministic site ``"x_mean"``). They differ only for ``pixels="bernoulli"``:
+        ``Q`` then decodes the codes from the noise-free image, as in the paper, whose
+        generated "images" were Bernoulli means; ``I(c; G(z, c))`` bounds ``I(c; x)`` from
+        above, and its estimate has no straight-through noise. Such a ``Q`` is meant for
+        images of pixel probabilities (grey images), not binary ones.
     """
 
     defaults = {"lr": 1e-3, "lr_d": 2e-4, "batch_size": 64, "epochs": 10}
@@ -116,8 +126,11 @@ class InfoGAN(AdversarialModel):
                  continuous: int = 2, width: int = 64, loss: str = "ns",
                  lambda_cat: float = 1.0, lambda_cont: float = 0.1,
                  learn_scale: bool = False, q_hidden: int = 128, hidden: int = 0,
-                 pixels: str = "grey", temperature: float = 0.5, noise: str = "normal"):
+                 pixels: str = "grey", temperature: float = 0.5, noise: str = "normal",
+                 q_input: str = "sample"):
         check_positive_int(width, "width")
+        if q_input not in Q_INPUTS:
+            raise ValueError(f"q_input: expected one of {list(Q_INPUTS)}, got {q_input!r}")
         check_positive_int(q_hidden, "q_hidden")
         check_nonnegative_int(hidden, "hidden")
         if check_positive_int(categories, "categories") < 2:
@@ -132,10 +145,12 @@ class InfoGAN(AdversarialModel):
                          temperature=temperature, noise=noise, categories=categories,
                          continuous=continuous, width=width, lambda_cat=lambda_cat,
                          lambda_cont=lambda_cont, learn_scale=bool(learn_scale),
-                         q_hidden=q_hidden, **({"hidden": hidden} if hidden else {}))
+                         q_hidden=q_hidden, **({"hidden": hidden} if hidden else {}),
+                         **({"q_input": q_input} if q_input != "sample" else {}))
         self.categories, self.continuous = categories, continuous
         self.lambdas = {CATEGORICAL: lambda_cat, CONTINUOUS: lambda_cont}
         self.learn_scale = bool(learn_scale)
+        self.q_input = q_input
         inputs = latent + categories + continuous  # G's input [z, onehot(c_cat), c_cont]
         q_out = categories + continuous * (2 if self.learn_scale else 1)
         self.generator = _Generator(inputs, width, self.shape[0], hidden)
@@ -164,7 +179,10 @@ class InfoGAN(AdversarialModel):
                 c_cont = pyro.sample(CONTINUOUS, dist.Uniform(-one, one).to_event(1))  # (B, k)
             else:
                 c_cont = z.new_zeros(b, 0)
-            return self.images(self.generator(self._input(z, c_cat, c_cont)))  # (B, D)
+            g = self.generator(self._input(z, c_cat, c_cont))  # (B, D) pixel probabilities
+            if self.q_input == "mean":
+                pyro.deterministic(MEAN, g, event_dim=1)
+            return self.images(g)  # (B, D)
 
     def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` generator inputs ``[z, onehot(c_cat), c_cont]`` ``(n, L + K + k)`` from the
@@ -206,6 +224,15 @@ class InfoGAN(AdversarialModel):
         trace.compute_log_prob()
         return {name: trace.nodes[name]["log_prob"] for name in codes}
 
+    def _heads(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        # D's logits (B,) for the images fake (B, D), and Q's outputs (B, q_out) for them,
+        # or for the generator's probabilities behind them (q_input="mean")
+        if latents is None or MEAN not in latents:
+            return self.discriminator.heads(fake)
+        d = self.discriminator
+        return self.discriminate(fake), d.q(d.body(latents[MEAN]))
+
     def _information(self, q: torch.Tensor, latents: dict[str, torch.Tensor] | None
                      ) -> torch.Tensor:
         # lambda-weighted E[log Q(c | x)], the part of L_I that depends on G and Q
@@ -220,7 +247,7 @@ class InfoGAN(AdversarialModel):
         """``D``'s loss minus ``lambda E[log Q(c | fake)]`` (``Q`` shares ``D``'s step), and
         ``D``'s accuracy; ``latents`` are the codes that generated ``fake``."""
         logit_real = self.discriminate(real)  # (B,)
-        logit_fake, q = self.discriminator.heads(fake)  # (B,), (B, q_out)
+        logit_fake, q = self._heads(fake, latents)  # (B,), (B, q_out)
         loss = F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
         with torch.no_grad():
             accuracy = torch.cat([logit_real > 0, logit_fake < 0]).float().mean()
@@ -229,7 +256,7 @@ class InfoGAN(AdversarialModel):
     def g_loss(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None = None,
                real: torch.Tensor | None = None) -> torch.Tensor:
         """``G``'s loss (``"ns"`` or ``"minimax"``) minus ``lambda E[log Q(c | G(z, c))]``."""
-        logit, q = self.discriminator.heads(fake)
+        logit, q = self._heads(fake, latents)
         return self.adversarial_loss(logit) - self._information(q, latents)
 
     # -- using the codes ------------------------------------------------------------------
@@ -274,7 +301,7 @@ class InfoGAN(AdversarialModel):
         """
         with evaluating(self):
             fake, latents = self.generate(check_positive_int(n, "n"))
-            log_q = self.log_q(self.discriminator.heads(fake)[1], latents)
+            log_q = self.log_q(self._heads(fake, latents)[1], latents)
         entropy = {CATEGORICAL: math.log(self.categories),
                    CONTINUOUS: self.continuous * math.log(2)}
         return {k: float(v.mean()) + entropy[k] for k, v in log_q.items()}

@@ -187,3 +187,27 @@ def test_hidden_adds_the_papers_fully_connected_layers_inside_the_shared_body():
     assert logit.shape == (4,) and q.shape == (4, 12)
     with pytest.raises(ValueError, match="hidden: expected an integer >= 0, got -1"):
         build(hidden=-1)
+
+
+def test_q_can_read_the_generators_pixel_probabilities_while_d_reads_binary_images():
+    model = build(pixels="bernoulli", q_input="mean", categories=4, continuous=1)
+    assert model.config["q_input"] == "mean" and "q_input" not in build().config
+    torch.manual_seed(0)
+    fake, latents = model.generate(6)
+    assert set(fake.unique().tolist()) <= {0.0, 1.0}  # D's images: Bernoulli draws
+    mean = latents["x_mean"]  # G(z, c), the deterministic site
+    assert mean.shape == (6, 784) and not set(mean.unique().tolist()) <= {0.0, 1.0}
+    d = model.discriminator
+    q = d.q(d.body(mean))
+    info = model.log_q(q, latents)[CATEGORICAL].mean() + 0.1 * model.log_q(
+        q, latents)[CONTINUOUS].mean()
+    logit = d(fake).reshape(6)  # D's logit is still of the binary image
+    assert torch.allclose(model.g_loss(fake, latents), F.softplus(-logit).mean() - info)
+    assert not torch.allclose(d.heads(fake)[1], q)  # Q on the draws would differ
+    # the information term's gradient reaches G through the probabilities alone
+    model.zero_grad()
+    fake, latents = model.generate(6)
+    d.q(d.body(latents["x_mean"]))[:, :4].logsumexp(1).sum().backward()
+    assert model.generator.deconv[-2].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="q_input: expected one of"):
+        build(q_input="binary")
