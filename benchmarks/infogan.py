@@ -12,8 +12,6 @@ code values are matched one to one to digits (Hungarian algorithm), and the frac
 misclassified is recorded as ``unsupervised_error`` (Chen et al. 2016 report about 5% on
 MNIST after full training). The same error on the 1,000 images of the valid split is
 recorded too: it is what chooses between runs (seeds, settings), never the test figure.
-With ``--q-input mean`` Q reads the generator's pixel probabilities in training, so the
-test images it is measured on are the grey ones, the probabilities behind binarized MNIST.
 Writes a grid of what the codes control to ``--figures``/``infogan-codes-{i}.png``
 (default docs/figures; rows: the categorical code; columns: continuous code ``i`` from -2
 to 2) and merges the figures into benchmarks/results/infogan.json.
@@ -47,9 +45,8 @@ def main() -> None:
                     help="number of continuous codes (model default 2)")
     ap.add_argument("--learn-scale", action="store_true",
                     help="Q learns the standard deviations of the continuous codes (default: 1)")
-    ap.add_argument("--q-input", default="sample", choices=["sample", "mean"],
-                    help="what Q reads of generated images; with 'mean' (pixel "
-                         "probabilities) the error is measured on the grey test images")
+    ap.add_argument("--q-slant", type=float, default=0.0,
+                    help="Q reads generated images sheared by a random slant up to this")
     ap.add_argument("--noise", default="normal", choices=["normal", "uniform"],
                     help="p(z); uniform(-1, 1) is the reference implementation's")
     ap.add_argument("--batch-size", type=int, default=None, help="the model's default: 64")
@@ -62,9 +59,7 @@ def main() -> None:
     args = records.parse(ap)
     limit = 320 if args.smoke else None
     tr = pgm.data.load("binarized-mnist", "train", args.data_dir, limit=limit).x
-    grey = args.q_input == "mean"  # Q reads pixel probabilities: grey images are those
-    labelled = {split: pgm.data.load("mnist-test", split, args.data_dir, binarize=not grey,
-                                     limit=limit)
+    labelled = {split: pgm.data.load("mnist-test", split, args.data_dir, binarize=True, limit=limit)
                 for split in (("valid",) if args.screen else ("valid", "test"))}
     cfg = {"width": 8 if args.smoke else args.width, "pixels": args.pixels,
            **({"hidden": 16 if args.smoke else args.hidden} if args.hidden else {}),
@@ -72,7 +67,7 @@ def main() -> None:
            **({"lambda_cat": args.lambda_cat} if args.lambda_cat is not None else {}),
            **({"learn_scale": True} if args.learn_scale else {}),
            **({"continuous": args.continuous} if args.continuous is not None else {}),
-           **({"q_input": args.q_input} if grey else {}),
+           **({"q_slant": args.q_slant} if args.q_slant else {}),
            **({"noise": args.noise} if args.noise != "normal" else {})}
     torch.manual_seed(args.seed)
     model = pgm.build("infogan", **cfg)
@@ -104,7 +99,7 @@ def main() -> None:
           + (f"; code grids in {args.figures}" if out_dir is not None else ""))
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "lr_d")},
               "generator_steps": summary["step"], "seed": args.seed}
-    out = [*(records.record("infogan", config, f"mnist-test ({'grey' if grey else 'binarized'})", split,
+    out = [*(records.record("infogan", config, "mnist-test (binarized)", split,
                             "unsupervised_error", e, "fraction misclassified",
                             summary["seconds"], cmd=command) for split, e in error.items()),
            records.record("infogan", config, "binarized-mnist", "generated",

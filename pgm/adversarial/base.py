@@ -144,8 +144,7 @@ class AdversarialModel(GenerativeModel):
 
     def generate(self, n: int, condition: Any = None
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """``n`` images ``(n, D)`` from :meth:`model`, and the values behind them (its
-        sample sites', and its deterministic sites' other than ``"x"``).
+        """``n`` images ``(n, D)`` from :meth:`model`, and the values behind them.
 
         What the adversarial loop plays with: the values of the model's sample sites, and
         for a :attr:`conditional` model its ``condition`` (one per image, which then sets
@@ -157,8 +156,7 @@ class AdversarialModel(GenerativeModel):
         kwargs = {} if condition is None else {"condition": condition}
         trace = poutine.trace(self.model).get_trace(n=n, **kwargs)
         latents = {name: site["value"] for name, site in trace.nodes.items()
-                   if site["type"] == "sample" and name != "x"
-                   and (not site["is_observed"] or site["infer"].get("_deterministic"))
+                   if site["type"] == "sample" and not site["is_observed"] and name != "x"
                    and not poutine.util.site_is_subsample(site)}
         if condition is not None:
             latents["condition"] = condition

@@ -59,9 +59,6 @@ from pgm.viz import save_grid
 
 #: the sample sites of the codes: the categorical one and the continuous ones
 CATEGORICAL, CONTINUOUS = "c_cat", "c_cont"
-#: the deterministic site of the generator's pixel probabilities, when ``Q`` reads them
-MEAN = "x_mean"
-Q_INPUTS = ("sample", "mean")
 
 
 class _SharedBody(nn.Module):
@@ -111,13 +108,10 @@ class InfoGAN(AdversarialModel):
     :param temperature: of the straight-through relaxed Bernoulli (``pixels="bernoulli"``).
     :param noise: ``p(z)``, ``"normal"`` or ``"uniform"`` (``Uniform(-1, 1)^L``, the reference
         implementation's, openai/InfoGAN).
-    :param q_input: what ``Q`` reads of a generated image in training: ``"sample"``, the
-        image ``D`` reads, or ``"mean"``, the generator's pixel probabilities ``G(z, c)``
-        (the deterministic site ``"x_mean"``). They differ only for ``pixels="bernoulli"``:
-        ``Q`` then decodes the codes from the noise-free image, as in the paper, whose
-        generated "images" were Bernoulli means; ``I(c; G(z, c))`` bounds ``I(c; x)`` from
-        above, and its estimate has no straight-through noise. Such a ``Q`` is meant for
-        images of pixel probabilities (grey images), not binary ones.
+    :param q_slant: in training, ``Q`` reads each generated image sheared horizontally by
+        a random slant in ``[-q_slant, q_slant]`` (``x' = x + s y``, nearest pixels), so
+        that a code cannot be told by the slant of its images; ``D`` reads them unchanged
+        (0: no shear, the paper's InfoGAN).
     """
 
     defaults = {"lr": 1e-3, "lr_d": 2e-4, "batch_size": 64, "epochs": 10}
@@ -127,10 +121,9 @@ class InfoGAN(AdversarialModel):
                  lambda_cat: float = 1.0, lambda_cont: float = 0.1,
                  learn_scale: bool = False, q_hidden: int = 128, hidden: int = 0,
                  pixels: str = "grey", temperature: float = 0.5, noise: str = "normal",
-                 q_input: str = "sample"):
+                 q_slant: float = 0.0):
         check_positive_int(width, "width")
-        if q_input not in Q_INPUTS:
-            raise ValueError(f"q_input: expected one of {list(Q_INPUTS)}, got {q_input!r}")
+        q_slant = check_nonnegative(q_slant, "q_slant")
         check_positive_int(q_hidden, "q_hidden")
         check_nonnegative_int(hidden, "hidden")
         if check_positive_int(categories, "categories") < 2:
@@ -146,11 +139,11 @@ class InfoGAN(AdversarialModel):
                          continuous=continuous, width=width, lambda_cat=lambda_cat,
                          lambda_cont=lambda_cont, learn_scale=bool(learn_scale),
                          q_hidden=q_hidden, **({"hidden": hidden} if hidden else {}),
-                         **({"q_input": q_input} if q_input != "sample" else {}))
+                         **({"q_slant": q_slant} if q_slant else {}))
         self.categories, self.continuous = categories, continuous
         self.lambdas = {CATEGORICAL: lambda_cat, CONTINUOUS: lambda_cont}
         self.learn_scale = bool(learn_scale)
-        self.q_input = q_input
+        self.q_slant = q_slant
         inputs = latent + categories + continuous  # G's input [z, onehot(c_cat), c_cont]
         q_out = categories + continuous * (2 if self.learn_scale else 1)
         self.generator = _Generator(inputs, width, self.shape[0], hidden)
@@ -179,10 +172,7 @@ class InfoGAN(AdversarialModel):
                 c_cont = pyro.sample(CONTINUOUS, dist.Uniform(-one, one).to_event(1))  # (B, k)
             else:
                 c_cont = z.new_zeros(b, 0)
-            g = self.generator(self._input(z, c_cat, c_cont))  # (B, D) pixel probabilities
-            if self.q_input == "mean":
-                pyro.deterministic(MEAN, g, event_dim=1)
-            return self.images(g)  # (B, D)
+            return self.images(self.generator(self._input(z, c_cat, c_cont)))  # (B, D)
 
     def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` generator inputs ``[z, onehot(c_cat), c_cont]`` ``(n, L + K + k)`` from the
@@ -224,14 +214,13 @@ class InfoGAN(AdversarialModel):
         trace.compute_log_prob()
         return {name: trace.nodes[name]["log_prob"] for name in codes}
 
-    def _heads(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _heads(self, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # D's logits (B,) for the images fake (B, D), and Q's outputs (B, q_out) for them,
-        # or for the generator's probabilities behind them (q_input="mean")
-        if latents is None or MEAN not in latents:
+        # slanted at random in training (q_slant)
+        if not (self.q_slant and self.training):
             return self.discriminator.heads(fake)
         d = self.discriminator
-        return self.discriminate(fake), d.q(d.body(latents[MEAN]))
+        return self.discriminate(fake), d.q(d.body(shear(fake, self.shape, self.q_slant)))
 
     def _information(self, q: torch.Tensor, latents: dict[str, torch.Tensor] | None
                      ) -> torch.Tensor:
@@ -247,7 +236,7 @@ class InfoGAN(AdversarialModel):
         """``D``'s loss minus ``lambda E[log Q(c | fake)]`` (``Q`` shares ``D``'s step), and
         ``D``'s accuracy; ``latents`` are the codes that generated ``fake``."""
         logit_real = self.discriminate(real)  # (B,)
-        logit_fake, q = self._heads(fake, latents)  # (B,), (B, q_out)
+        logit_fake, q = self._heads(fake)  # (B,), (B, q_out)
         loss = F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
         with torch.no_grad():
             accuracy = torch.cat([logit_real > 0, logit_fake < 0]).float().mean()
@@ -256,7 +245,7 @@ class InfoGAN(AdversarialModel):
     def g_loss(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None = None,
                real: torch.Tensor | None = None) -> torch.Tensor:
         """``G``'s loss (``"ns"`` or ``"minimax"``) minus ``lambda E[log Q(c | G(z, c))]``."""
-        logit, q = self._heads(fake, latents)
+        logit, q = self._heads(fake)
         return self.adversarial_loss(logit) - self._information(q, latents)
 
     # -- using the codes ------------------------------------------------------------------
@@ -301,10 +290,23 @@ class InfoGAN(AdversarialModel):
         """
         with evaluating(self):
             fake, latents = self.generate(check_positive_int(n, "n"))
-            log_q = self.log_q(self._heads(fake, latents)[1], latents)
+            log_q = self.log_q(self._heads(fake)[1], latents)
         entropy = {CATEGORICAL: math.log(self.categories),
                    CONTINUOUS: self.continuous * math.log(2)}
         return {k: float(v.mean()) + entropy[k] for k, v in log_q.items()}
+
+
+def shear(x: torch.Tensor, shape: tuple[int, ...], bound: float) -> torch.Tensor:
+    """Images ``x`` ``(B, D)`` of ``shape`` ``(C, H, W)``, each sheared horizontally by its
+    own slant ``s ~ Uniform(-bound, bound)``: pixel ``(u, v)`` is read at ``(u + s v, v)``
+    (coordinates in [-1, 1]), nearest pixel, zeros outside; ``(B, D)``."""
+    b = x.shape[0]
+    theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)  # affine maps (B, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    theta[:, 0, 1] = (2 * torch.rand(b, device=x.device, dtype=x.dtype) - 1) * bound
+    img = x.reshape(b, *shape)  # (B, C, H, W)
+    grid = F.affine_grid(theta, list(img.shape), align_corners=False)  # (B, H, W, 2)
+    return F.grid_sample(img, grid, mode="nearest", align_corners=False).flatten(1)
 
 
 def unsupervised_error(model: InfoGAN, x: torch.Tensor, y: torch.Tensor) -> float:

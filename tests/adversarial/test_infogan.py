@@ -12,6 +12,7 @@ from pgm.adversarial.infogan import (
     CONTINUOUS,
     matched_error,
     save_code_grid,
+    shear,
     unsupervised_error,
 )
 from pgm.cli import main
@@ -189,25 +190,23 @@ def test_hidden_adds_the_papers_fully_connected_layers_inside_the_shared_body():
         build(hidden=-1)
 
 
-def test_q_can_read_the_generators_pixel_probabilities_while_d_reads_binary_images():
-    model = build(pixels="bernoulli", q_input="mean", categories=4, continuous=1)
-    assert model.config["q_input"] == "mean" and "q_input" not in build().config
+def test_q_slant_shears_what_q_reads_in_training_only():
+    line = torch.zeros(1, 784)
+    line.view(28, 28)[:, 14] = 1  # a vertical stroke
     torch.manual_seed(0)
-    fake, latents = model.generate(6)
-    assert set(fake.unique().tolist()) <= {0.0, 1.0}  # D's images: Bernoulli draws
-    mean = latents["x_mean"]  # G(z, c), the deterministic site
-    assert mean.shape == (6, 784) and not set(mean.unique().tolist()) <= {0.0, 1.0}
-    d = model.discriminator
-    q = d.q(d.body(mean))
-    info = model.log_q(q, latents)[CATEGORICAL].mean() + 0.1 * model.log_q(
-        q, latents)[CONTINUOUS].mean()
-    logit = d(fake).reshape(6)  # D's logit is still of the binary image
-    assert torch.allclose(model.g_loss(fake, latents), F.softplus(-logit).mean() - info)
-    assert not torch.allclose(d.heads(fake)[1], q)  # Q on the draws would differ
-    # the information term's gradient reaches G through the probabilities alone
-    model.zero_grad()
-    fake, latents = model.generate(6)
-    d.q(d.body(latents["x_mean"]))[:, :4].logsumexp(1).sum().backward()
-    assert model.generator.deconv[-2].weight.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match="q_input: expected one of"):
-        build(q_input="binary")
+    out = shear(line.expand(200, -1), (1, 28, 28), 0.5).view(200, 28, 28)
+    assert set(out.unique().tolist()) <= {0.0, 1.0}  # nearest pixels keep binary images
+    cols = out.argmax(2)  # (200, 28): the stroke's column in each row
+    slope = (cols[:, -1] - cols[:, 0]).float() / 27  # columns moved per row
+    assert slope.abs().max() <= 0.5 * 28 / 27 + 0.1 and slope.abs().max() > 0.3
+    assert slope.std() > 0.1  # every image its own slant
+    model = build(pixels="bernoulli", q_slant=0.3)
+    assert model.config["q_slant"] == 0.3 and "q_slant" not in build().config
+    torch.manual_seed(0)
+    fake, latents = model.generate(8)
+    q_train = model._heads(fake)[1]
+    assert not torch.allclose(q_train, model.discriminator.heads(fake)[1])
+    model.eval()
+    assert torch.equal(model._heads(fake)[1], model.discriminator.heads(fake)[1])
+    with pytest.raises(ValueError, match="q_slant"):
+        build(q_slant=-0.1)
