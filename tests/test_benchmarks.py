@@ -73,3 +73,25 @@ def test_infogan_screening_reads_no_test_images(tmp_path, data_dir):
                    str(tmp_path), cwd=tmp_path)
     assert "valid error" in r.stdout
     assert "test" not in r.stdout
+
+
+def test_the_targets_table_picks_a_run_by_its_validation_figure():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import report
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+    def rec(cmd, split, value, model="infogan"):
+        return {"model": model, "config": {"seed": cmd}, "data": "d", "split": split,
+                "metric": "unsupervised_error", "value": value, "unit": "fraction",
+                "command": f"run {cmd}"}
+
+    row = next(line for line in report._targets([
+        rec(1, "valid", 0.20), rec(1, "test", 0.04),  # lucky on test, worse on valid
+        rec(2, "valid", 0.10), rec(2, "test", 0.07)]) if line.startswith("| InfoGAN"))
+    assert "| 0.07 fraction |" in row and "`run 2`" in row
+    # runs without a validation figure: the best measured one
+    row = next(line for line in report._targets([rec(1, "test", 0.04), rec(2, "test", 0.07)])
+               if line.startswith("| InfoGAN"))
+    assert "| 0.04 fraction |" in row
