@@ -109,7 +109,11 @@ INTRO = {
         "best runs). Short screening runs (`--screen`) read only the validation images and "
         "record nothing; the chosen one is resumed, and its record names every step. "
         "`mutual_information_bound_categorical` is the bound of the code on generated samples "
-        "(at most log 10 = 2.303 nats)."
+        "(at most log 10 = 2.303 nats). `q_slant` is pgm's addition, not the paper's: in "
+        "training Q reads the generated images sheared by a random slant up to that much, so "
+        "that no code value can be told by slant alone. The targets table takes the run with "
+        "the best validation error; the code grids below are that run's (rows: the "
+        "categorical code's values; columns: continuous code 0 or 1 from -2 to 2)."
     ),
     "text2image": (
         "Text-to-image GAN (GAN-CLS, Reed et al. 2016) on Fashion-MNIST, trained by the shared "
