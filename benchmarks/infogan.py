@@ -47,6 +47,8 @@ def main() -> None:
                     help="Q learns the standard deviations of the continuous codes (default: 1)")
     ap.add_argument("--q-slant", type=float, default=0.0,
                     help="Q reads generated images sheared by a random slant up to this")
+    ap.add_argument("--q-shift", type=int, default=0,
+                    help="Q reads generated images moved by up to this many pixels")
     ap.add_argument("--noise", default="normal", choices=["normal", "uniform"],
                     help="p(z); uniform(-1, 1) is the reference implementation's")
     ap.add_argument("--batch-size", type=int, default=None, help="the model's default: 64")
@@ -68,6 +70,7 @@ def main() -> None:
            **({"learn_scale": True} if args.learn_scale else {}),
            **({"continuous": args.continuous} if args.continuous is not None else {}),
            **({"q_slant": args.q_slant} if args.q_slant else {}),
+           **({"q_shift": args.q_shift} if args.q_shift else {}),
            **({"noise": args.noise} if args.noise != "normal" else {})}
     torch.manual_seed(args.seed)
     model = pgm.build("infogan", **cfg)

@@ -112,6 +112,8 @@ class InfoGAN(AdversarialModel):
         a random slant in ``[-q_slant, q_slant]`` (``x' = x + s y``, nearest pixels), so
         that a code cannot be told by the slant of its images; ``D`` reads them unchanged
         (0: no shear, the paper's InfoGAN).
+    :param q_shift: likewise, ``Q`` reads them moved by a random whole number of pixels
+        in ``-q_shift..q_shift`` along each axis (0: none).
     """
 
     defaults = {"lr": 1e-3, "lr_d": 2e-4, "batch_size": 64, "epochs": 10}
@@ -121,9 +123,10 @@ class InfoGAN(AdversarialModel):
                  lambda_cat: float = 1.0, lambda_cont: float = 0.1,
                  learn_scale: bool = False, q_hidden: int = 128, hidden: int = 0,
                  pixels: str = "grey", temperature: float = 0.5, noise: str = "normal",
-                 q_slant: float = 0.0):
+                 q_slant: float = 0.0, q_shift: int = 0):
         check_positive_int(width, "width")
         q_slant = check_nonnegative(q_slant, "q_slant")
+        check_nonnegative_int(q_shift, "q_shift")
         check_positive_int(q_hidden, "q_hidden")
         check_nonnegative_int(hidden, "hidden")
         if check_positive_int(categories, "categories") < 2:
@@ -139,11 +142,12 @@ class InfoGAN(AdversarialModel):
                          continuous=continuous, width=width, lambda_cat=lambda_cat,
                          lambda_cont=lambda_cont, learn_scale=bool(learn_scale),
                          q_hidden=q_hidden, **({"hidden": hidden} if hidden else {}),
-                         **({"q_slant": q_slant} if q_slant else {}))
+                         **({"q_slant": q_slant} if q_slant else {}),
+                         **({"q_shift": q_shift} if q_shift else {}))
         self.categories, self.continuous = categories, continuous
         self.lambdas = {CATEGORICAL: lambda_cat, CONTINUOUS: lambda_cont}
         self.learn_scale = bool(learn_scale)
-        self.q_slant = q_slant
+        self.q_slant, self.q_shift = q_slant, q_shift
         inputs = latent + categories + continuous  # G's input [z, onehot(c_cat), c_cont]
         q_out = categories + continuous * (2 if self.learn_scale else 1)
         self.generator = _Generator(inputs, width, self.shape[0], hidden)
@@ -216,11 +220,12 @@ class InfoGAN(AdversarialModel):
 
     def _heads(self, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # D's logits (B,) for the images fake (B, D), and Q's outputs (B, q_out) for them,
-        # slanted at random in training (q_slant)
-        if not (self.q_slant and self.training):
+        # slanted and moved at random in training (q_slant, q_shift)
+        if not ((self.q_slant or self.q_shift) and self.training):
             return self.discriminator.heads(fake)
         d = self.discriminator
-        return self.discriminate(fake), d.q(d.body(shear(fake, self.shape, self.q_slant)))
+        seen = jitter(fake, self.shape, self.q_slant, self.q_shift)
+        return self.discriminate(fake), d.q(d.body(seen))
 
     def _information(self, q: torch.Tensor, latents: dict[str, torch.Tensor] | None
                      ) -> torch.Tensor:
@@ -296,14 +301,19 @@ class InfoGAN(AdversarialModel):
         return {k: float(v.mean()) + entropy[k] for k, v in log_q.items()}
 
 
-def shear(x: torch.Tensor, shape: tuple[int, ...], bound: float) -> torch.Tensor:
+def jitter(x: torch.Tensor, shape: tuple[int, ...], slant: float, shift: int = 0
+           ) -> torch.Tensor:
     """Images ``x`` ``(B, D)`` of ``shape`` ``(C, H, W)``, each sheared horizontally by its
-    own slant ``s ~ Uniform(-bound, bound)``: pixel ``(u, v)`` is read at ``(u + s v, v)``
+    own slant ``s ~ Uniform(-slant, slant)`` and moved by its own ``(du, dv)``, whole pixels
+    in ``-shift..shift``: pixel ``(u, v)`` is read at ``(u + s v - du, v - dv)``
     (coordinates in [-1, 1]), nearest pixel, zeros outside; ``(B, D)``."""
-    b = x.shape[0]
+    b, (h, w) = x.shape[0], shape[1:]
     theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)  # affine maps (B, 2, 3)
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0
-    theta[:, 0, 1] = (2 * torch.rand(b, device=x.device, dtype=x.dtype) - 1) * bound
+    theta[:, 0, 1] = (2 * torch.rand(b, device=x.device, dtype=x.dtype) - 1) * slant
+    if shift:
+        moves = torch.randint(-shift, shift + 1, (b, 2), device=x.device).to(x.dtype)
+        theta[:, :, 2] = -2 * moves / torch.tensor([w, h], device=x.device, dtype=x.dtype)
     img = x.reshape(b, *shape)  # (B, C, H, W)
     grid = F.affine_grid(theta, list(img.shape), align_corners=False)  # (B, H, W, 2)
     return F.grid_sample(img, grid, mode="nearest", align_corners=False).flatten(1)

@@ -10,9 +10,9 @@ import pgm
 from pgm.adversarial.infogan import (
     CATEGORICAL,
     CONTINUOUS,
+    jitter,
     matched_error,
     save_code_grid,
-    shear,
     unsupervised_error,
 )
 from pgm.cli import main
@@ -194,7 +194,7 @@ def test_q_slant_shears_what_q_reads_in_training_only():
     line = torch.zeros(1, 784)
     line.view(28, 28)[:, 14] = 1  # a vertical stroke
     torch.manual_seed(0)
-    out = shear(line.expand(200, -1), (1, 28, 28), 0.5).view(200, 28, 28)
+    out = jitter(line.expand(200, -1), (1, 28, 28), 0.5).view(200, 28, 28)
     assert set(out.unique().tolist()) <= {0.0, 1.0}  # nearest pixels keep binary images
     cols = out.argmax(2)  # (200, 28): the stroke's column in each row
     slope = (cols[:, -1] - cols[:, 0]).float() / 27  # columns moved per row
@@ -210,3 +210,19 @@ def test_q_slant_shears_what_q_reads_in_training_only():
     assert torch.equal(model._heads(fake)[1], model.discriminator.heads(fake)[1])
     with pytest.raises(ValueError, match="q_slant"):
         build(q_slant=-0.1)
+
+
+def test_q_shift_moves_what_q_reads_by_whole_pixels():
+    dot = torch.zeros(1, 784)
+    dot.view(28, 28)[14, 14] = 1
+    torch.manual_seed(0)
+    out = jitter(dot.expand(300, -1), (1, 28, 28), 0.0, shift=2).view(300, 28 * 28)
+    assert out.sum(1).eq(1).all()  # still one pixel, moved
+    where = out.argmax(1)
+    rows, cols = where // 28 - 14, where % 28 - 14
+    assert rows.abs().max() == 2 and cols.abs().max() == 2
+    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == 25  # all 25 moves
+    model = build(q_shift=2)
+    assert model.config["q_shift"] == 2
+    with pytest.raises(ValueError, match="q_shift"):
+        build(q_shift=-1)
