@@ -111,7 +111,8 @@ INTRO = {
         "`mutual_information_bound_categorical` is the bound of the code on generated samples "
         "(at most log 10 = 2.303 nats). `q_slant` is pgm's addition, not the paper's: in "
         "training Q reads the generated images sheared by a random slant up to that much, so "
-        "that no code value can be told by slant alone. The targets table takes the run with "
+        "that no code value can be told by slant alone; `q_shift`, likewise, moves them by up "
+        "to that many whole pixels. The targets table takes the run with "
         "the best validation error; the code grids below are that run's (rows: the "
         "categorical code's values; columns: continuous code 0 or 1 from -2 to 2)."
     ),
