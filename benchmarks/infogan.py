@@ -63,15 +63,14 @@ def main() -> None:
     tr = pgm.data.load("binarized-mnist", "train", args.data_dir, limit=limit).x
     labelled = {split: pgm.data.load("mnist-test", split, args.data_dir, binarize=True, limit=limit)
                 for split in (("valid",) if args.screen else ("valid", "test"))}
+    optional = {  # in the config only when set, so that default runs keep their records' config
+        "hidden": (16 if args.smoke else args.hidden) if args.hidden else None,
+        "lambda_cont": args.lambda_cont, "lambda_cat": args.lambda_cat,
+        "learn_scale": True if args.learn_scale else None, "continuous": args.continuous,
+        "q_slant": args.q_slant or None, "q_shift": args.q_shift or None,
+        "noise": None if args.noise == "normal" else args.noise}
     cfg = {"width": 8 if args.smoke else args.width, "pixels": args.pixels,
-           **({"hidden": 16 if args.smoke else args.hidden} if args.hidden else {}),
-           **({"lambda_cont": args.lambda_cont} if args.lambda_cont is not None else {}),
-           **({"lambda_cat": args.lambda_cat} if args.lambda_cat is not None else {}),
-           **({"learn_scale": True} if args.learn_scale else {}),
-           **({"continuous": args.continuous} if args.continuous is not None else {}),
-           **({"q_slant": args.q_slant} if args.q_slant else {}),
-           **({"q_shift": args.q_shift} if args.q_shift else {}),
-           **({"noise": args.noise} if args.noise != "normal" else {})}
+           **{k: v for k, v in optional.items() if v is not None}}
     torch.manual_seed(args.seed)
     model = pgm.build("infogan", **cfg)
     out_dir = None if args.smoke else Path(args.out)

@@ -56,9 +56,13 @@ def main() -> None:
                     help="hidden sizes between z1 and z2 (two stochastic layers)")
     ap.add_argument("--batch-size", type=int, default=100)
     ap.add_argument("--prior", default="normal")
+    ap.add_argument("--components", type=int, default=500,
+                    help="components of the mog/vamp priors (Tomczak & Welling: 500)")
     ap.add_argument("--objective", default="elbo")
     ap.add_argument("--particles", type=int, default=1)
     ap.add_argument("--analytic-kl", action="store_true")
+    ap.add_argument("--warmup", type=int, default=0,
+                    help="epochs of KL warm-up (Tomczak & Welling: 100)")
     ap.add_argument("--lr", type=float, default=None, help="1e-3 (new run)")
     ap.add_argument("--lr-decay", type=float, default=None, help="0.995 (new run)")
     ap.add_argument("--epochs", type=int, default=3000)
@@ -83,8 +87,10 @@ def main() -> None:
     two = len(args.latent) == 2
     cfg = {"latent": args.latent if two else args.latent[0], "hidden": args.hidden,
            **({"hidden2": args.hidden2} if two else {}), "prior": args.prior,
+           **({"components": args.components} if args.prior != "normal" else {}),
            "objective": args.objective, "particles": args.particles,
-           "analytic_kl": args.analytic_kl, "eval_samples": args.eval_samples}
+           "analytic_kl": args.analytic_kl, "eval_samples": args.eval_samples,
+           **({"warmup": args.warmup} if args.warmup else {})}
     model = pgm.build("vae", **cfg)
     # on --resume, --lr/--lr-decay (when given) start a new schedule from the checkpoint
     schedule = {"lr": args.lr, "lr_decay": args.lr_decay}

@@ -14,7 +14,7 @@ import pyro
 import torch
 
 from pgm import orderings
-from pgm.core.base import GenerativeModel
+from pgm.core.base import GenerativeModel, marginal_logits
 from pgm.distributions import ProductBernoulli
 
 
@@ -49,4 +49,4 @@ class Autoregressive(GenerativeModel):
 
     def marginal_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the smoothed pixel marginals of ``x``, in the ordering, ``(D,)``."""
-        return torch.logit((x[:, self.order].sum(0) + 1) / (x.shape[0] + 2))
+        return marginal_logits(x[:, self.order])

@@ -61,6 +61,15 @@ def evaluating(module: nn.Module):
         module.train(was_training)
 
 
+def marginal_logits(x: torch.Tensor) -> torch.Tensor:
+    """Logits of the pixel marginals of binary images ``(n, D)``, add-one smoothed: ``(D,)``.
+
+    Models start their output biases here (``initialize``), so the first steps do not go to
+    learning the mean image through every other weight.
+    """
+    return torch.logit((x.sum(0) + 1) / (x.shape[0] + 2))
+
+
 class GenerativeModel(nn.Module):
     """Base class of pgm's models; see the module docstring for the protocol.
 
@@ -132,6 +141,11 @@ class GenerativeModel(nn.Module):
         """Data-dependent initialisation from the training images, before the first step.
 
         The default does nothing; the trainer calls it once, never on resume.
+        """
+
+    def start_epoch(self, epoch: int) -> None:
+        """Called by the trainer before each training epoch (``epoch`` counts from 0, and
+        a resumed run calls it again): for schedules such as a KL warm-up. Does nothing here.
         """
 
     # -- what a fitted model offers ----------------------------------------------------

@@ -339,6 +339,7 @@ def fit(
     with _deferred_signals() as sig:
         while state.epoch < cfg.epochs and not finished():
             order = epoch_order(n, cfg.seed, state.epoch)
+            model.start_epoch(state.epoch)
             t0 = time.perf_counter()
             for b in range(state.batch, n_batches):
                 x = train[order[b * bs : (b + 1) * bs]]

@@ -38,7 +38,7 @@ from torch import nn
 from pgm.adversarial.base import AdversarialModel
 from pgm.adversarial.gan import _mlp
 from pgm.core import register
-from pgm.distributions import ProductBernoulli, SwissRoll
+from pgm.distributions import DiagonalNormalMixture, ProductBernoulli, SwissRoll
 from pgm.errors import check_positive, check_positive_int
 
 PRIORS = ("normal", "mixture", "swiss-roll")
@@ -54,8 +54,7 @@ def ring_mixture(latent: int, components: int = 10, radius: float = 4.0,
     angle = 2 * math.pi * torch.arange(components) / components  # (K,)
     loc = torch.zeros(components, latent)
     loc[:, 0], loc[:, 1] = radius * angle.cos(), radius * angle.sin()
-    comp = dist.Normal(loc, scale).to_event(1)  # batch (K,), event (L,)
-    return dist.MixtureSameFamily(dist.Categorical(logits=torch.zeros(components)), comp)
+    return DiagonalNormalMixture(torch.zeros(components), loc, torch.full_like(loc, scale))
 
 
 @register("aae")

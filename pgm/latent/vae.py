@@ -11,7 +11,10 @@ The decoder is in ``model`` and the amortized encoder is the ``guide``::
 fitting. With the isotropic Gaussian prior the KL has a closed form
 (``TraceMeanField_ELBO``); the mixture-of-Gaussians and VampPrior (Tomczak &
 Welling, 2018) priors have none, so the prior-fitting term is estimated by Monte
-Carlo (``Trace_ELBO``) and asking for an analytic KL with them is an error. The
+Carlo (``Trace_ELBO``) and asking for an analytic KL with them is an error. With
+``warmup=W`` the prior-fitting term is weighted by ``min(1, (epoch + 1) / W)`` in
+training (a KL warm-up; Sonderby et al., 2016): without it a VampPrior's encoder can start
+at the posterior collapse ``q(z | x) = p(z)`` (KL 0, z unused) and stay there. The
 importance-weighted bound (IWAE, Burda et al., 2016) is
 :class:`pgm.infer.iwae.IWAE_ELBO` with ``particles`` samples.
 
@@ -21,18 +24,21 @@ importance-weighted bound (IWAE, Burda et al., 2016) is
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pyro
 import pyro.distributions as dist
 import torch
 import torch.nn.functional as F
+from pyro import poutine
 from pyro.infer import ELBO, Trace_ELBO, TraceMeanField_ELBO
 from torch import nn
 
 from pgm.core import GenerativeModel, register
-from pgm.distributions import ProductBernoulli
-from pgm.errors import check_positive_int
+from pgm.core.base import marginal_logits
+from pgm.distributions import DiagonalNormalMixture, ProductBernoulli
+from pgm.errors import check_nonnegative_int, check_positive_int
 from pgm.infer.iwae import IWAE_ELBO
 
 PRIORS = ("normal", "mog", "vamp")
@@ -77,6 +83,8 @@ class VAE(GenerativeModel):
     :param particles: samples of z per example in the training objective.
     :param analytic_kl: closed-form KL (``TraceMeanField_ELBO``); Gaussian prior only.
     :param eval_samples: importance samples in ``log_prob``.
+    :param warmup: epochs over which the weight of the prior-fitting term rises linearly
+        to 1 in training (0: none; Tomczak & Welling use 100); ``elbo`` objective only.
     """
 
     kind = "latent"
@@ -85,7 +93,7 @@ class VAE(GenerativeModel):
     def __init__(self, shape=(1, 28, 28), latent: int | list[int] = 50, hidden=(200, 200),
                  prior: str = "normal", components: int = 50, objective: str = "elbo",
                  particles: int = 1, analytic_kl: bool = False, eval_samples: int = 100,
-                 hidden2=(100, 100)):
+                 hidden2=(100, 100), warmup: int = 0):
         sizes = [latent] if isinstance(latent, int) else list(latent)
         if not 1 <= len(sizes) <= 2:
             raise ValueError(f"latent: expected an int or a list of two ints, got {latent!r}")
@@ -104,7 +112,13 @@ class VAE(GenerativeModel):
                 f"analytic_kl: the KL between the Gaussian guide and the {prior!r} prior has no "
                 "closed form (only the 'normal' prior with objective 'elbo' has one); use "
                 "analytic_kl=False, which estimates the prior-fitting term by Monte Carlo")
+        warmup = check_nonnegative_int(warmup, "warmup")
+        if warmup and objective != "elbo":
+            raise ValueError(f"warmup: expected 0 with objective {objective!r}, got {warmup} "
+                             "(the warm-up weights the ELBO's prior-fitting term; the "
+                             "importance-weighted bound has no separate one)")
         extra = {"hidden2": hidden2} if len(sizes) == 2 else {}
+        extra |= {"warmup": warmup} if warmup else {}
         super().__init__(shape, latent=sizes[0] if len(sizes) == 1 else sizes, hidden=hidden,
                          prior=prior, **extra,
                          components=check_positive_int(components, "components"),
@@ -113,6 +127,7 @@ class VAE(GenerativeModel):
                          eval_samples=check_positive_int(eval_samples, "eval_samples"))
         d, latent = self.dim, sizes[0]
         self.layers = len(sizes)
+        self.beta = 1.0  # weight of the prior-fitting term in training (start_epoch sets it)
         self.encoder = _mlp([d, *hidden])
         self.enc_loc = nn.Linear(hidden[-1], latent)
         self.enc_scale = nn.Linear(hidden[-1], latent)
@@ -144,23 +159,47 @@ class VAE(GenerativeModel):
             loc, scale = self.prior_loc, self.prior_log_scale.exp()
         else:  # vamp: the guide at the pseudo-inputs
             loc, scale = self.encode(self.pseudo_inputs)
-        comp = dist.Normal(loc, scale).to_event(1)  # batch (K,), event (L,)
-        return dist.MixtureSameFamily(dist.Categorical(logits=self.prior_logits), comp)
+        return DiagonalNormalMixture(self.prior_logits, loc, scale)  # (K, L) components
 
     # -- the Pyro programs ------------------------------------------------------------------
+    def initialize(self, x: torch.Tensor) -> None:
+        """The decoder's output biases at the pixel marginals of the training images.
+
+        Without it the first steps fit the mean image through the encoder too: with the
+        VampPrior, which does not hold the codes near 0, that drives its tanh units into
+        saturation within 100 steps and the codes never carry information. A decoder that
+        does not end in a ``Linear`` layer with a bias per pixel (a subclass's) is left as
+        it is.
+        """
+        last = self.decoder[-1] if isinstance(self.decoder, nn.Sequential) else None
+        if isinstance(last, nn.Linear) and last.bias is not None and last.out_features == self.dim:
+            with torch.no_grad():
+                last.bias.copy_(marginal_logits(x))
+
+    def start_epoch(self, epoch: int) -> None:
+        if self.config.get("warmup"):
+            self.beta = min(1.0, (epoch + 1) / self.config["warmup"])
+
+    def prior_fitting(self) -> contextlib.AbstractContextManager:
+        """Scales the latent sites (in model and guide) by the warm-up weight in training."""
+        if self.training and self.beta < 1:
+            return poutine.scale(scale=self.beta)
+        return contextlib.nullcontext()
+
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
         self.register()
         with self.data_plate(x, num_data):
-            if self.layers == 1:
-                z = pyro.sample("z", self.prior())  # (B, L)
-            else:
-                z2 = pyro.sample("z2", self.prior())  # (B, L2)
-                z = pyro.sample("z", dist.Normal(*self.p1(z2)).to_event(1))  # (B, L1)
+            with self.prior_fitting():
+                if self.layers == 1:
+                    z = pyro.sample("z", self.prior())  # (B, L)
+                else:
+                    z2 = pyro.sample("z2", self.prior())  # (B, L2)
+                    z = pyro.sample("z", dist.Normal(*self.p1(z2)).to_event(1))  # (B, L1)
             pyro.sample("x", ProductBernoulli(self.decoder(z)), obs=x)
 
     def guide(self, x: torch.Tensor, num_data: int | None = None) -> None:
         self.register()
-        with self.data_plate(x, num_data):
+        with self.data_plate(x, num_data), self.prior_fitting():
             loc, scale = self.encode(x)
             z = pyro.sample("z", dist.Normal(loc, scale).to_event(1))
             if self.layers == 2:
@@ -210,10 +249,29 @@ class VAE(GenerativeModel):
         rec = rec.mean(0)
         return {"reconstruction": rec, "kl": kl, "elbo": rec - kl}
 
+    @torch.no_grad()
+    def active_units(self, x: torch.Tensor, samples: int = 10,
+                     threshold: float = 0.01) -> list[int]:
+        """Latent units in use, one count per stochastic layer (Burda et al., 2016, Sec. 5.2).
+
+        A unit ``u`` is active when ``Cov_x(E_q[u | x]) > threshold`` over the images
+        ``x`` ``(B, D)``: its posterior mean moves with the image. ``E_q[z2 | x]`` is
+        averaged over ``samples`` draws of ``z1``.
+        """
+        loc, scale = self.encode(self.check(x))  # (B, L1)
+        means = [loc]
+        if self.layers == 2:
+            z = dist.Normal(loc, scale).sample((samples,))  # (S, B, L1)
+            means.append(self.q2(z)[0].mean(0))  # (B, L2)
+        return [int((m.var(0) > threshold).sum()) for m in means]
+
     def diagnostics(self, x: torch.Tensor) -> dict[str, float]:
-        """The ELBO's two terms on ``x``, nats per image: the trainer logs them every epoch."""
+        """The ELBO's two terms on ``x``, nats per image, and the active units of each
+        stochastic layer (``active``, ``active2``): the trainer logs them every epoch."""
         t = self.elbo_terms(x)
-        return {"reconstruction": t["reconstruction"].mean().item(), "kl": t["kl"].mean().item()}
+        active = dict(zip(("active", "active2"), self.active_units(x), strict=False))
+        return {"reconstruction": t["reconstruction"].mean().item(), "kl": t["kl"].mean().item(),
+                **active}
 
     @torch.no_grad()
     def log_prob(self, x: torch.Tensor, num_samples: int | None = None,

@@ -32,23 +32,28 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("crash_at,every", [(20, None), (17, 5)])
-def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, crash_at, every):
+@pytest.mark.parametrize("name,kw,crash_at,every", [
+    ("mixture", {"components": 3}, 20, None), ("mixture", {"components": 3}, 17, 5),
+    # the warm-up weight comes back with the resumed epoch (start_epoch)
+    ("vae", {"latent": 2, "hidden": [8], "warmup": 3, "eval_samples": 5}, 17, 5)])
+def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, name, kw, crash_at, every):
     x, v = toy_data(), toy_data(200, seed=1)
-    ref = pgm.build("mixture", shape=SHAPE, components=3)
+    torch.manual_seed(0)
+    ref = pgm.build(name, shape=SHAPE, **kw)
     ref_summary = pgm.fit(ref, x, v, out=tmp_path / "ref", checkpoint_every=every, **SETTINGS)
 
     def crash(step, loss):
         if step == crash_at:
             raise Crash
 
-    m = pgm.build("mixture", shape=SHAPE, components=3)
+    torch.manual_seed(0)
+    m = pgm.build(name, shape=SHAPE, **kw)
     with pytest.raises(Crash):
         pgm.fit(m, x, v, out=tmp_path / "run", on_step=crash, checkpoint_every=every, **SETTINGS)
     ck = checkpoint.load(tmp_path / "run", checkpoint.LAST)
     assert ck["state"]["step"] < crash_at  # the crash lost the steps since the checkpoint
 
-    again = pgm.build("mixture", shape=SHAPE, components=3)  # a fresh process would do this
+    again = pgm.build(name, shape=SHAPE, **kw)  # a fresh process would do this
     summary = pgm.fit(again, x, v, out=tmp_path / "run", resume=True, progress=False)
     for k, p in params(ref).items():
         assert torch.equal(p, params(again)[k]), k
