@@ -1,16 +1,19 @@
-"""DCGAN on binarized MNIST for a time budget: Fréchet distance and class coverage.
+"""DCGAN (or Progressive GAN) on binarized MNIST for a time budget: Fréchet distance and
+class coverage.
 
     python benchmarks/gan.py --max-minutes 30
+    python benchmarks/gan.py --model progan --phase 60000 --max-minutes 30
     python benchmarks/gan.py --smoke          # a few hundred images, seconds; writes nothing
 
-Trains through the same path as ``pgm train dcgan`` (pgm.infer.adversarial.train with the
-model's defaults) until the epoch during which ``--max-minutes`` pass, then draws 10,000
-samples and compares them with the 10,000 test images in the features of pgm's own small
-classifier (pgm.metrics; not the Inception FID of papers, so no published figure to
-compare with). The distance between the validation and test images is recorded too, as
-the floor a perfect model would reach. ``--vae RUN`` scores a trained VAE's samples by the
-same metric, in the same run. ``--pixels bernoulli`` (the default) draws binary images
-``x ~ Bernoulli(G(z))`` like the data (pgm.adversarial.base). Merges the figures into
+Trains through the same path as ``pgm train dcgan`` or ``pgm train progan``
+(pgm.infer.adversarial.train with the model's defaults) until the epoch during which
+``--max-minutes`` pass, then draws 10,000 samples and compares them with the 10,000 test
+images in the features of pgm's own small classifier (pgm.metrics; not the Inception FID
+of papers, so no published figure to compare with). The distance between the validation
+and test images is recorded too, as the floor a perfect model would reach. ``--vae RUN``
+scores a trained VAE's samples by the same metric, in the same run. ``--pixels bernoulli``
+(the default) draws binary images ``x ~ Bernoulli(G(z))`` like the data
+(pgm.adversarial.base). Merges the figures into
 benchmarks/results/gan.json and writes a grid of 64 samples to docs/figures/.
 """
 
@@ -60,7 +63,10 @@ def quality_records(name: str, config: dict, q: dict, floor: dict | None, second
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--model", default="dcgan", choices=["dcgan", "progan"])
+    ap.add_argument("--width", type=int, default=None, help="64 (dcgan), 32 (progan)")
+    ap.add_argument("--phase", type=int, default=60_000,
+                    help="progan: real images per phase of the growth schedule")
     ap.add_argument("--latent", type=int, default=100)
     ap.add_argument("--pixels", default="bernoulli", choices=["grey", "bernoulli"])
     ap.add_argument("--batch-std", action="store_true", help="minibatch std in D")
@@ -74,11 +80,15 @@ def main() -> None:
     limit = 320 if args.smoke else None
     tr, va, te = (pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit).x
                   for s in ("train", "valid", "test"))
-    cfg = {"width": 8 if args.smoke else args.width, "latent": args.latent,
-           "pixels": args.pixels, **({"batch_std": True} if args.batch_std else {}),
-           **({"hidden": args.hidden} if args.hidden else {})}
+    width = args.width or {"dcgan": 64, "progan": 32}[args.model]
+    cfg = {"width": 8 if args.smoke else width, "latent": args.latent, "pixels": args.pixels}
+    if args.model == "progan":
+        cfg["phase"] = 100 if args.smoke else args.phase
+    else:
+        cfg |= {**({"batch_std": True} if args.batch_std else {}),
+                **({"hidden": args.hidden} if args.hidden else {})}
     torch.manual_seed(args.seed)
-    model = pgm.build("dcgan", **cfg)
+    model = pgm.build(args.model, **cfg)
     command = records.command() if args.smoke else records.run_command(args.out, args.resume)
     summary = train(model, tr, out=args.out, resume=args.resume, data_name="binarized-mnist",
                     seed=args.seed, **({"ema": args.ema} if args.ema else {}),
@@ -87,13 +97,13 @@ def main() -> None:
     clf, info = classifier("binarized-mnist", cache=args.classifier_cache,
                            data_dir=args.data_dir)
     q, floor = quality(model, te, clf, args.seed), sample_quality(va[: len(te)], te, clf)
-    print(f"dcgan {cfg}: {summary['step']} generator steps in {summary['seconds']:.0f} s; "
+    print(f"{args.model} {cfg}: {summary['step']} generator steps in {summary['seconds']:.0f} s; "
           f"Frechet distance {q['frechet_distance']:.1f} (valid vs test "
           f"{floor['frechet_distance']:.1f}), classes covered {q['classes_covered']}/10, "
           f"classifier accuracy {info['accuracy']:.3f}")
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "d_steps")},
               **({"ema": args.ema} if args.ema else {}), "generator_steps": summary["step"]}
-    out = quality_records("dcgan", config, q, floor, summary["seconds"], command)
+    out = quality_records(args.model, config, q, floor, summary["seconds"], command)
     if args.vae:
         vae, ckpt = pgm.load_model(args.vae)
         with torch.no_grad():
@@ -106,7 +116,7 @@ def main() -> None:
         records.write("gan", out)
         torch.manual_seed(args.seed)
         save_grid(model.sample(64), model.shape,
-                  FIGURES / f"dcgan-samples-{args.pixels}-width{args.width}"
+                  FIGURES / f"{args.model}-samples-{args.pixels}-width{width}"
                   f"{f'-hidden{args.hidden}' if args.hidden else ''}"
                   f"{'-ema' if args.ema else ''}.png")
 

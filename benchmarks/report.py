@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = {"autoregressive": "curve-*.png", "vae": "elbo-terms-*.png", "aae": "aae-*.png",
-           "gan": "dcgan-samples-*.png", "infogan": "infogan-codes-*.png",
+           "gan": "*gan-samples-*.png", "infogan": "infogan-codes-*.png",
            "text2image": "text2image-*.png"}  # in docs/figures
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -90,7 +90,8 @@ INTRO = {
         "VAE's probe (`vae_probe`)."
     ),
     "gan": (
-        "DCGAN on binarized MNIST, trained by the shared adversarial loop for a time budget, "
+        "DCGAN and Progressive GAN (`progan`) on binarized MNIST, trained by the shared "
+        "adversarial loop for a time budget, "
         "and a trained VAE's samples scored the same way: 10,000 samples against the 10,000 "
         "test images in the features of pgm's own small classifier (trained on `mnist-test`; "
         "this is not the Inception FID of papers, so there is no published figure). "
@@ -99,7 +100,9 @@ INTRO = {
         "of the samples. `pixels=bernoulli`: binary samples x ~ Bernoulli(G(z)), trained "
         "with straight-through Gumbel gradients; `hidden=1024`: the fully connected layers "
         "of InfoGAN's MNIST networks in both players; `batch_std`: minibatch standard "
-        "deviation in D. Each grid shows 64 samples of one configuration (file name)."
+        "deviation in D; `phase`: real images per phase of the Progressive GAN's growth "
+        "schedule (7x7, fade to 14x14, 14x14, fade to 28x28, 28x28). Each grid shows 64 "
+        "samples of one configuration (file name)."
     ),
     "infogan": (
         "InfoGAN on binarized MNIST, trained by the shared adversarial loop for a time budget; "

@@ -4,6 +4,7 @@ from pgm.adversarial.base import AdversarialModel
 from pgm.adversarial.dcgan import DCGAN
 from pgm.adversarial.gan import GAN
 from pgm.adversarial.infogan import InfoGAN
+from pgm.adversarial.progan import ProgressiveGAN
 from pgm.adversarial.text2image import TextToImageGAN
 
-__all__ = ["AdversarialModel", "GAN", "DCGAN", "InfoGAN", "TextToImageGAN"]
+__all__ = ["AdversarialModel", "GAN", "DCGAN", "InfoGAN", "ProgressiveGAN", "TextToImageGAN"]

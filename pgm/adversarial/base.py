@@ -123,7 +123,13 @@ class AdversarialModel(GenerativeModel):
         self.register()
         with pyro.plate("data", b):
             z = pyro.sample("z", self.prior())  # (B, L)
-            return self.images(self.generator(z))  # (B, D)
+            return self.images(self.generator_output(z))  # (B, D)
+
+    def generator_output(self, z: torch.Tensor) -> torch.Tensor:
+        """``G(z)``: the generator's output ``(B, D)`` for its inputs ``(B, L)``. A model whose
+        generator reads more than ``z`` (Progressive GAN: how far it has grown) overrides it.
+        """
+        return self.generator(z)
 
     def images(self, g: torch.Tensor) -> torch.Tensor:
         """The image site ``"x"`` ``(B, D)`` of the generator's output ``g`` ``(B, D)``.
@@ -171,7 +177,7 @@ class AdversarialModel(GenerativeModel):
 
     def render(self, inputs: Any) -> torch.Tensor:
         """The images ``(n, D)`` of generator inputs from :meth:`generator_input`."""
-        return self.generator(inputs)
+        return self.generator_output(inputs)
 
     def elbo(self):
         raise NotImplementedError(f"{self.name or type(self).__name__} is an implicit model: "

@@ -144,8 +144,9 @@ class GenerativeModel(nn.Module):
         """
 
     def start_epoch(self, epoch: int) -> None:
-        """Called by the trainer before each training epoch (``epoch`` counts from 0, and
-        a resumed run calls it again): for schedules such as a KL warm-up. Does nothing here.
+        """Called by the trainers (SVI and adversarial) before each training epoch (``epoch``
+        counts from 0; a resumed run calls it again): for schedules such as a KL warm-up.
+        Does nothing here.
         """
 
     # -- what a fitted model offers ----------------------------------------------------

@@ -319,6 +319,7 @@ def train(
     with _deferred_signals() as sig, direct_parameters():
         while state.epoch < cfg.epochs and not finished():
             order = epoch_order(n, cfg.seed, state.epoch)
+            model.start_epoch(state.epoch)
             t0 = time.perf_counter()
             for b in range(state.batch, n_batches):
                 idx = order[b * bs : (b + 1) * bs]
