@@ -77,7 +77,13 @@ INTRO = {
         "from the guide. The ELBO's two terms per epoch are in `docs/figures/`. "
         "`latent=[100, 50]` is Burda et al.'s two stochastic layers (784-100-100-z1(100)-50-"
         "50-z2(50), tanh); `warm_start` names a run whose best weights a run started from "
-        "(a k=50 IWAE from a k=5 one), and `train s` then counts both runs' training."
+        "(a k=50 IWAE from a k=5 one), and `train s` then counts both runs' training. "
+        "`active_units_layerN`: units of stochastic layer N whose posterior mean moves with "
+        "the test image (Cov_x E_q[u | x] > 0.01, Burda et al.). `prior=vamp`: the VampPrior "
+        "with `components` pseudo-inputs; `warmup`: epochs of KL warm-up. "
+        "`decoder_bias=pixel marginals`: the decoder's output biases started at the pixel "
+        "marginals of the training images (`VAE.initialize`); runs without it started them "
+        "at 0."
     ),
     "aae": (
         "Adversarial autoencoder on binarized MNIST, trained by the shared adversarial loop for "

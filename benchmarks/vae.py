@@ -124,10 +124,11 @@ def main() -> None:
         nll = -torch.cat([model.log_prob(b, num_samples=k) for b in te.split(100)]).mean().item()
         terms = model.elbo_terms(te)
     eval_s = time.perf_counter() - t0
+    active = model.active_units(te)
     elbo = terms["elbo"].mean().item()
-    print(f"{tag}: test NLL {nll:.2f} nats (k={k}), test -ELBO {-elbo:.2f}, best epoch "
-          f"{s['best_epoch']} of {len(s['history'])}, {s['seconds'] / 60:.1f} min training, "
-          f"{eval_s:.0f} s evaluation")
+    print(f"{tag}: test NLL {nll:.2f} nats (k={k}), test -ELBO {-elbo:.2f}, active units "
+          f"{'+'.join(map(str, active))}, best epoch {s['best_epoch']} of {len(s['history'])}, "
+          f"{s['seconds'] / 60:.1f} min training, {eval_s:.0f} s evaluation")
     hist = s["history"]
     if args.smoke:
         return
@@ -138,7 +139,8 @@ def main() -> None:
               if i == 0 or h["lr"] > hist[i - 1]["lr"]]
     conf = {**cfg, "lr": s["config"]["lr"], "lr_decay": s["config"]["lr_decay"],
             "schedule": ", then ".join(starts), "epochs_run": len(hist),
-            "best_epoch": s["best_epoch"], "test_samples": k, **warm}
+            "best_epoch": s["best_epoch"], "test_samples": k, **warm,
+            "decoder_bias": "pixel marginals"}  # VAE.initialize; runs before it started at 0
     if args.batch_size != 100:
         conf["batch_size"] = args.batch_size
     seconds = s["seconds"] + warm_seconds
@@ -151,7 +153,9 @@ def main() -> None:
                        cmd=cmd),
         records.record("vae", conf, d, "test", "kl_nats", terms["kl"].mean().item(), "nats",
                        seconds, cmd=cmd),
-        records.record("vae", conf, d, "test", "eval_seconds", eval_s, "s", seconds, cmd=cmd)])
+        records.record("vae", conf, d, "test", "eval_seconds", eval_s, "s", seconds, cmd=cmd),
+        *[records.record("vae", conf, d, "test", f"active_units_layer{i + 1}", a, "units",
+                         seconds, cmd=cmd) for i, a in enumerate(active)]])
 
 
 if __name__ == "__main__":
