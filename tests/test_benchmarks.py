@@ -68,6 +68,12 @@ def test_vae_warm_start_is_recorded_with_the_run(tmp_path, data_dir):
     assert "--init-from: " in r.stderr and "another network" in r.stderr
 
 
+def test_progressive_gan_benchmark_runs(tmp_path, data_dir, classifier_cache):
+    r = run_script("gan.py", "--model", "progan", "--data-dir", str(data_dir), "--out",
+                   str(tmp_path), "--classifier-cache", str(classifier_cache), cwd=tmp_path)
+    assert "progan {" in r.stdout and "'phase': 100" in r.stdout
+
+
 def test_infogan_screening_reads_no_test_images(tmp_path, data_dir):
     r = run_script("infogan.py", "--screen", "--data-dir", str(data_dir), "--out",
                    str(tmp_path), cwd=tmp_path)
