@@ -7,6 +7,11 @@
 ``differentiable_loss``, which pgm's trainer uses; this class does, with the
 ``k`` particles vectorized in one plate. It weights whole examples, so every
 latent site must be local (inside the data plate).
+
+Sites scaled by ``poutine.scale`` beyond the data plate's scale (a KL warm-up's
+``beta`` on the latent sites) enter each log weight times that extra factor,
+``log w = log p(x | z) + beta (log p(z) - log q(z | x))``: the annealed weights
+that a warm-up uses, which bound ``log p(x)`` only at ``beta = 1``.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ class IWAE_ELBO(ELBO):  # noqa: N801  (Pyro's naming: Trace_ELBO, TraceEnum_ELBO
         guide_tr = poutine.trace(particles(guide)).get_trace(*args, **kwargs)
         model_tr = poutine.trace(poutine.replay(particles(model), trace=guide_tr)).get_trace(
             *args, **kwargs)
-        log_w, scales = 0.0, set()
+        terms, data_scales = [], set()  # (signed log-density (k, B), its scale)
         for tr, sign in ((model_tr, 1.0), (guide_tr, -1.0)):
             for name, site in tr.nodes.items():
                 if site["type"] != "sample" or site_is_subsample(site):
@@ -45,12 +50,16 @@ class IWAE_ELBO(ELBO):  # noqa: N801  (Pyro's naming: Trace_ELBO, TraceEnum_ELBO
                 if lp.dim() < -dim:
                     raise ValueError(f"IWAE_ELBO: site {name!r} is outside the data plate; "
                                      "the importance-weighted bound needs local latents only")
-                log_w = log_w + sign * lp
-                scales.add(float(site["scale"]))
-        if len(scales) > 1:
-            raise ValueError(f"IWAE_ELBO: sites have different scales {sorted(scales)}")
+                terms.append((sign * lp, float(site["scale"])))
+                if site["is_observed"]:
+                    data_scales.add(float(site["scale"]))
+        if len(data_scales) != 1:
+            raise ValueError(f"IWAE_ELBO: expected observed sites at one scale (the data "
+                             f"plate's), got scales {sorted(data_scales)}")
+        scale = data_scales.pop()
+        log_w = sum(lp * (s / scale) for lp, s in terms)  # latent sites: times their beta
         bound = torch.logsumexp(log_w, dim) - math.log(self.num_particles)  # (B,)
-        return -bound.sum() * scales.pop()
+        return -bound.sum() * scale
 
     def loss(self, model, guide, *args, **kwargs) -> float:
         with torch.no_grad():

@@ -84,7 +84,8 @@ class VAE(GenerativeModel):
     :param analytic_kl: closed-form KL (``TraceMeanField_ELBO``); Gaussian prior only.
     :param eval_samples: importance samples in ``log_prob``.
     :param warmup: epochs over which the weight of the prior-fitting term rises linearly
-        to 1 in training (0: none; Tomczak & Welling use 100); ``elbo`` objective only.
+        to 1 in training (0: none; Tomczak & Welling use 100). With ``"iwae"`` it weights
+        ``log p(z) - log q(z | x)`` inside each importance weight.
     """
 
     kind = "latent"
@@ -113,10 +114,6 @@ class VAE(GenerativeModel):
                 "closed form (only the 'normal' prior with objective 'elbo' has one); use "
                 "analytic_kl=False, which estimates the prior-fitting term by Monte Carlo")
         warmup = check_nonnegative_int(warmup, "warmup")
-        if warmup and objective != "elbo":
-            raise ValueError(f"warmup: expected 0 with objective {objective!r}, got {warmup} "
-                             "(the warm-up weights the ELBO's prior-fitting term; the "
-                             "importance-weighted bound has no separate one)")
         extra = {"hidden2": hidden2} if len(sizes) == 2 else {}
         extra |= {"warmup": warmup} if warmup else {}
         super().__init__(shape, latent=sizes[0] if len(sizes) == 1 else sizes, hidden=hidden,

@@ -140,8 +140,6 @@ def test_warmup_weights_the_latent_sites_in_training_only():
     m.train()
     m.start_epoch(9)
     assert scales() == (1.0, 1.0, 1.0)
-    with pytest.raises(ValueError, match="warmup: expected 0 with objective 'iwae', got 5"):
-        pgm.build("vae", objective="iwae", warmup=5)
     with pytest.raises(ValueError, match="warmup: expected an integer >= 0, got -1"):
         pgm.build("vae", warmup=-1)
 
