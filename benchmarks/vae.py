@@ -144,18 +144,15 @@ def main() -> None:
     if args.batch_size != 100:
         conf["batch_size"] = args.batch_size
     seconds = s["seconds"] + warm_seconds
-    d = "binarized-mnist"
-    records.write("vae", [
-        records.record("vae", conf, d, "test", "nll_nats", nll, "nats", seconds, cmd=cmd),
-        records.record("vae", conf, d, "test", "bits_per_dim", bits_per_dim(nll, model.dim),
-                       "bits/dim", seconds, cmd=cmd),
-        records.record("vae", conf, d, "test", "neg_elbo_nats", -elbo, "nats", seconds,
-                       cmd=cmd),
-        records.record("vae", conf, d, "test", "kl_nats", terms["kl"].mean().item(), "nats",
-                       seconds, cmd=cmd),
-        records.record("vae", conf, d, "test", "eval_seconds", eval_s, "s", seconds, cmd=cmd),
-        *[records.record("vae", conf, d, "test", f"active_units_layer{i + 1}", a, "units",
-                         seconds, cmd=cmd) for i, a in enumerate(active)]])
+    figures = [("nll_nats", nll, "nats"),
+               ("bits_per_dim", bits_per_dim(nll, model.dim), "bits/dim"),
+               ("neg_elbo_nats", -elbo, "nats"),
+               ("kl_nats", terms["kl"].mean().item(), "nats"),
+               ("eval_seconds", eval_s, "s"),
+               *[(f"active_units_layer{i + 1}", a, "units") for i, a in enumerate(active)]]
+    records.write("vae", [records.record("vae", conf, "binarized-mnist", "test", metric, value,
+                                         unit, seconds, cmd=cmd)
+                          for metric, value, unit in figures])
 
 
 if __name__ == "__main__":

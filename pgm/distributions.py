@@ -109,7 +109,8 @@ class DiagonalNormalMixture(TorchDistribution):
         shape = self._extended_shape(sample_shape)[:-1]
         with torch.no_grad():
             k = torch.distributions.Categorical(logits=self.logits).sample(shape)  # shape
-            return self.loc[k] + self.scale[k] * torch.randn_like(self.loc[k])
+            loc = self.loc[k]  # shape + (L,)
+            return loc + self.scale[k] * torch.randn_like(loc)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:

@@ -87,16 +87,16 @@ def pixel_norm(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return h * torch.rsqrt(h.pow(2).mean(1, keepdim=True) + eps)
 
 
-def _conv(n_in: int, n_out: int, norm: bool) -> list[nn.Module]:
-    layers = [EqualizedConv2d(n_in, n_out, 3), nn.LeakyReLU(0.2)]
-    return [*layers, PixelNorm()] if norm else layers
-
-
 class PixelNorm(nn.Module):
     """:func:`pixel_norm` as a layer."""
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return pixel_norm(h)
+
+
+def _conv(n_in: int, n_out: int, norm: bool) -> list[nn.Module]:
+    layers = [EqualizedConv2d(n_in, n_out, 3), nn.LeakyReLU(0.2)]
+    return [*layers, PixelNorm()] if norm else layers
 
 
 def channels(width: int) -> tuple[int, int, int]:

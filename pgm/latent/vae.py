@@ -13,8 +13,8 @@ fitting. With the isotropic Gaussian prior the KL has a closed form
 Welling, 2018) priors have none, so the prior-fitting term is estimated by Monte
 Carlo (``Trace_ELBO``) and asking for an analytic KL with them is an error. With
 ``warmup=W`` the prior-fitting term is weighted by ``min(1, (epoch + 1) / W)`` in
-training (a KL warm-up; Sonderby et al., 2016): without it a VampPrior's encoder can start
-at the posterior collapse ``q(z | x) = p(z)`` (KL 0, z unused) and stay there. The
+training (a KL warm-up; Sonderby et al., 2016). What keeps a VampPrior's codes from
+collapsing onto the prior in the first steps is :meth:`VAE.initialize`, not the warm-up. The
 importance-weighted bound (IWAE, Burda et al., 2016) is
 :class:`pgm.infer.iwae.IWAE_ELBO` with ``particles`` samples.
 
