@@ -67,7 +67,7 @@ def _data_config(cls, args, train) -> dict:
         if (train.binary and "pixels" in inspect.signature(cls).parameters
                 and config.get("output") != "linear"):
             config.setdefault("pixels", "bernoulli")
-        if getattr(cls, "conditional", False):
+        if "captions" in inspect.signature(cls).parameters:
             config.setdefault("captions", args.data)
     return config
 
@@ -99,18 +99,15 @@ def cmd_train(args) -> int:
             raise PGMError(f"--resume: {args.out} holds a {model.name!r} run, not {args.model!r}")
     else:
         model = build(args.model, shape=train.shape, **_data_config(cls, args, train))
-    extra = {}
-    if getattr(model, "conditional", False):
-        if train.y is None:
-            raise PGMError(f"--data: {model.name} generates from captions made from class "
-                           f"labels, and {args.data!r} has none; use a labelled data set")
-        extra["condition"] = model.conditions(train.y)  # fixed captions: part of the data
+    # a GAN may train on more than the images: captions of their labels, another domain
+    x, condition = model.training_data(train) if adversarial else (train.x, None)
+    extra = {} if condition is None else {"condition": condition}
     how = "adversarially " if adversarial else ""
-    sizes = f"{len(train)} train" + (f" / {len(valid)} valid" if valid is not None else "")
+    sizes = f"{len(x)} train" + (f" / {len(valid)} valid" if valid is not None else "")
     print(f"training {model.name} ({model.num_parameters:,} parameters) {how}on {args.data} "
           f"({sizes}) -> {args.out}", file=sys.stderr)
     try:
-        summary = trainer(model, train.x, *([] if adversarial else [valid.x]), out=args.out,
+        summary = trainer(model, x, *([] if adversarial else [valid.x]), out=args.out,
                           resume=args.resume, data_name=args.data, **extra, **settings)
     except Interrupted as e:
         print(f"pgm: {e}", file=sys.stderr)
@@ -122,7 +119,28 @@ def cmd_train(args) -> int:
     else:
         print(f"best valid NLL {summary['best_valid']:.2f} nats at epoch "
               f"{summary['best_epoch']}; {summary['seconds']:.1f} s training")
-    save_grid(model.sample(64), model.shape, Path(args.out) / "samples.png")
+    with torch.no_grad():  # a translator (CycleGAN) translates training conditions
+        grid = model.sample(64) if condition is None else model.sample(64, condition[:64])
+    save_grid(grid, model.shape, Path(args.out) / "samples.png")
+    return 0
+
+
+def _eval_translator(args, model, ckpt) -> int:
+    """``pgm eval`` of an image translator (CycleGAN): its errors on the split's images,
+    whose translations are known (:meth:`~pgm.adversarial.CycleGAN.translation_errors`)."""
+    ds = _load_split(args, args.split, model.binary)
+    t0 = time.perf_counter()
+    result = model.translation_errors(ds.x)
+    result.update(model=model.name, config=model.config, data=args.data, split=args.split,
+                  n=len(ds), checkpoint=ckpt["path"], train_seconds=ckpt["state"]["seconds"],
+                  eval_seconds=time.perf_counter() - t0, num_parameters=model.num_parameters)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{model.name} on {args.data}/{args.split} ({len(ds)} images, domain B = "
+              f"{model.domains}(A)): mean absolute error A->B {result['l1_ab']:.4f}, B->A "
+              f"{result['l1_ba']:.4f}, cycle {result['l1_cycle']:.4f}; unchanged images "
+              f"{result['l1_unchanged']:.4f}")
     return 0
 
 
@@ -130,6 +148,8 @@ def _eval_implicit(args, model, ckpt) -> int:
     """``pgm eval`` of a model without likelihood: sample-quality metrics (pgm.metrics)."""
     from pgm.metrics import LABELLED, classifier, sample_quality
 
+    if model.translator:
+        return _eval_translator(args, model, ckpt)
     if args.data not in LABELLED:
         raise PGMError(f"{model.name} is an implicit model: it has no likelihood, and pgm "
                        f"has no classifier to judge samples of {args.data!r}")

@@ -1,10 +1,12 @@
 """Generative adversarial networks: implicit models, trained by :mod:`pgm.infer.adversarial`."""
 
 from pgm.adversarial.base import AdversarialModel
+from pgm.adversarial.cyclegan import CycleGAN
 from pgm.adversarial.dcgan import DCGAN
 from pgm.adversarial.gan import GAN
 from pgm.adversarial.infogan import InfoGAN
 from pgm.adversarial.progan import ProgressiveGAN
 from pgm.adversarial.text2image import TextToImageGAN
 
-__all__ = ["AdversarialModel", "GAN", "DCGAN", "InfoGAN", "ProgressiveGAN", "TextToImageGAN"]
+__all__ = ["AdversarialModel", "CycleGAN", "GAN", "DCGAN", "InfoGAN", "ProgressiveGAN",
+           "TextToImageGAN"]

@@ -56,7 +56,7 @@ class AdversarialModel(GenerativeModel):
     """Base of the GANs: a generator as a Pyro model, a discriminator, and their losses.
 
     :param shape: ``(channels, height, width)``.
-    :param latent: dimension ``L`` of the noise ``z``.
+    :param latent: dimension ``L`` of the noise ``z`` (0 for a :attr:`translator`).
     :param loss: generator loss, ``"ns"`` (non-saturating, ``-log D(G(z))``) or
         ``"minimax"`` (``log(1 - D(G(z)))``).
     :param pixels: ``"grey"`` (``x = G(z)``) or ``"bernoulli"`` (``x ~ Bernoulli(G(z))``,
@@ -69,6 +69,11 @@ class AdversarialModel(GenerativeModel):
     kind = "implicit"
     #: whether the generator takes a condition (a caption, a label) beside its noise
     conditional = False
+    #: what a conditional model's condition is, for messages
+    condition_name = "the conditions"
+    #: a generator without noise whose input is its condition, an image (CycleGAN); its
+    #: ``latent`` is 0
+    translator = False
     #: images in [0, 1], binary or grey: the generator's outputs are grey either way
     binary = False
     #: settings of :class:`pgm.infer.adversarial.AdversarialConfig` that suit GANs
@@ -80,7 +85,8 @@ class AdversarialModel(GenerativeModel):
     def __init__(self, shape=(1, 28, 28), latent: int = 100, loss: str = "ns",
                  pixels: str = "grey", temperature: float = 0.5, noise: str = "normal",
                  **config: Any):
-        check_positive_int(latent, "latent")
+        if not self.translator:
+            check_positive_int(latent, "latent")
         if noise not in NOISES:
             raise ValueError(f"noise: expected one of {list(NOISES)}, got {noise!r}")
         if loss not in LOSSES:
@@ -91,7 +97,8 @@ class AdversarialModel(GenerativeModel):
         extra = {} if pixels == "grey" else {"pixels": pixels, "temperature": temperature}
         if noise != "normal":
             extra["noise"] = noise
-        super().__init__(shape, latent=latent, loss=loss, **config, **extra)
+        noise_size = {"latent": latent} if latent else {}
+        super().__init__(shape, **noise_size, loss=loss, **config, **extra)
         self.latent = latent
         self.loss = loss
         self.pixels, self.temperature, self.noise = pixels, temperature, noise
@@ -168,12 +175,20 @@ class AdversarialModel(GenerativeModel):
             latents["condition"] = condition
         return trace.nodes["x"]["value"], latents
 
-    def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
+    def generator_input(self, n: int, generator: torch.Generator,
+                        condition: Any = None) -> Any:
         """``n`` inputs of :attr:`generator` drawn from the prior with ``generator``.
 
-        The loop's fixed monitoring batch: it leaves the global random state alone.
+        The loop's fixed monitoring batch: it leaves the global random state alone. A
+        :attr:`conditional` model gets the first ``n`` training conditions as ``condition``
+        (CycleGAN translates them); unused here.
         """
         return self.draw_noise(n, generator)
+
+    def training_data(self, data: Any) -> tuple[torch.Tensor, Any]:
+        """What ``pgm train`` trains on from a :class:`pgm.data.Dataset`: its images
+        ``(n, D)`` and, for a :attr:`conditional` model, their conditions (None here)."""
+        return data.x, None
 
     def render(self, inputs: Any) -> torch.Tensor:
         """The images ``(n, D)`` of generator inputs from :meth:`generator_input`."""
@@ -219,10 +234,18 @@ class AdversarialModel(GenerativeModel):
         both batches classified correctly at threshold 1/2, is for monitoring (no gradient).
         ``latents``, the values that generated ``fake`` (:meth:`generate`), are unused here.
         """
-        logit_real, logit_fake = self.discriminate(real), self.discriminate(fake)  # (B,)
+        return self.d_game(self.discriminate(real), self.discriminate(fake))
+
+    @staticmethod
+    def d_game(logit_real: torch.Tensor, logit_fake: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The discriminator's side of the game on its logits (any shape, e.g. ``(B,)``, or
+        ``(B, P)`` for a patch discriminator): ``-E[log D(real)] - E[log(1 - D(fake))]``
+        (``-log sigmoid(l) = softplus(-l)``), and the accuracy at threshold 1/2."""
         loss = F.softplus(-logit_real).mean() + F.softplus(logit_fake).mean()
         with torch.no_grad():
-            accuracy = torch.cat([logit_real > 0, logit_fake < 0]).float().mean()
+            accuracy = torch.cat([(logit_real > 0).flatten(),
+                                  (logit_fake < 0).flatten()]).float().mean()
         return loss, accuracy
 
     def g_loss(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None = None,
@@ -236,10 +259,18 @@ class AdversarialModel(GenerativeModel):
         return self.adversarial_loss(self.discriminate(fake))
 
     def adversarial_loss(self, logit: torch.Tensor) -> torch.Tensor:
-        """The generator's loss given ``D``'s logits ``(B,)`` on its images."""
+        """The generator's loss given ``D``'s logits (``(B,)``, or any shape) on its images."""
         if self.loss == "ns":
             return F.softplus(-logit).mean()
         return -F.softplus(logit).mean()
+
+    def condition_of(self, latents: dict[str, Any] | None) -> Any:
+        """The conditions behind a :attr:`conditional` model's images, from the values
+        :meth:`generate` returned with them."""
+        if not latents or "condition" not in latents:
+            raise ValueError(f"latents: expected {self.condition_name} behind the images under "
+                             f"'condition' (from {type(self).__name__}.generate)")
+        return latents["condition"]
 
     def _device(self) -> torch.device:
         return next(self.parameters()).device

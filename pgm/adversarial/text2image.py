@@ -103,6 +103,7 @@ class TextToImageGAN(AdversarialModel):
 
     defaults = {"lr": 2e-4, "batch_size": 64, "epochs": 10}
     conditional = True
+    condition_name = "the captions"
 
     def __init__(self, shape=(1, 28, 28), captions: str = "fashion-mnist", latent: int = 100,
                  width: int = 64, embed: int = 64, text: int = 128, loss: str = "ns",
@@ -161,9 +162,9 @@ class TextToImageGAN(AdversarialModel):
             h = self.discriminator.encoder(t)  # (B, T)
             return self.images(self.generator(torch.cat([z, h], 1)))  # (B, D)
 
-    def generator_input(self, n: int, generator: torch.Generator):
+    def generator_input(self, n: int, generator: torch.Generator, condition=None):
         """``(z (n, L), word indices (n, S))``: noise, and a training caption of each class
-        in turn (so a sample grid shows every class)."""
+        in turn (so a sample grid shows every class; the loop's ``condition`` is unused)."""
         z = self.draw_noise(n, generator)
         first = [texts[0] for texts in captions_lib.by_class(self.caption_set, "train")]
         return z, self.tokens([first[i % len(first)] for i in range(n)])
@@ -182,6 +183,15 @@ class TextToImageGAN(AdversarialModel):
             condition = [train[int(i)][0] for i in torch.randint(len(train), (n,))]
         return self.draw(self.model, mean, condition=condition)
 
+    def training_data(self, data) -> tuple[torch.Tensor, torch.Tensor]:
+        """For ``pgm train``: the images of a labelled data set and a caption of each
+        one's class (:meth:`conditions`), fixed: part of the data."""
+        if data.y is None:
+            raise ValueError(f"data: the text-to-image GAN generates from captions made "
+                             f"from class labels, and {data.name!r} has none; use a "
+                             f"labelled data set")
+        return data.x, self.conditions(data.y)
+
     # -- the matching-aware game -----------------------------------------------------------
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor,
                latents: dict[str, torch.Tensor] | None = None
@@ -189,7 +199,7 @@ class TextToImageGAN(AdversarialModel):
         """``-log D(x, h) - [log(1 - D(x, h_wrong)) + log(1 - D(G(z, h), h))] / 2``, and
         the accuracy over the three kinds of pair; ``latents["condition"]`` holds the
         batch's captions (those of ``real``, which generated ``fake``)."""
-        h = self.discriminator.encoder(self._condition(latents))  # (B, T)
+        h = self.discriminator.encoder(self.condition_of(latents))  # (B, T)
         d = self.discriminator
         right, wrong, fake_logit = d(real, h), d(real, h.roll(1, 0)), d(fake, h)  # (B,)
         loss = (F.softplus(-right).mean()
@@ -201,14 +211,8 @@ class TextToImageGAN(AdversarialModel):
     def g_loss(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None = None,
                real: torch.Tensor | None = None) -> torch.Tensor:
         """The generator's loss on images ``fake`` paired with their own captions."""
-        h = self.discriminator.encoder(self._condition(latents))
+        h = self.discriminator.encoder(self.condition_of(latents))
         return self.adversarial_loss(self.discriminator(fake, h))
-
-    def _condition(self, latents) -> torch.Tensor:
-        if not latents or "condition" not in latents:
-            raise ValueError("latents: expected the captions behind the images under "
-                             "'condition' (from TextToImageGAN.generate)")
-        return latents["condition"]
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         raise TypeError("the text-to-image discriminator judges (image, caption) pairs: "
