@@ -18,6 +18,7 @@ import torch
 
 from pgm import data as pgm_data
 from pgm.core import build, get, names
+from pgm.core.base import evaluating
 from pgm.errors import PGMError
 from pgm.infer import checkpoint, evaluate, fit
 from pgm.infer.svi import Interrupted, TrainConfig
@@ -119,8 +120,12 @@ def cmd_train(args) -> int:
     else:
         print(f"best valid NLL {summary['best_valid']:.2f} nats at epoch "
               f"{summary['best_epoch']}; {summary['seconds']:.1f} s training")
-    with torch.no_grad():  # a translator (CycleGAN) translates training conditions
-        grid = model.sample(64) if condition is None else model.sample(64, condition[:64])
+    with torch.no_grad(), evaluating(model):
+        if condition is None:
+            grid = model.sample(64)
+        else:  # the loop's monitoring batch: what a translator translates, captions by class
+            grid = model.render(model.generator_input(
+                64, torch.Generator().manual_seed(0), condition=condition[:64], real=x[:64]))
     save_grid(grid, model.shape, Path(args.out) / "samples.png")
     return 0
 
@@ -137,10 +142,9 @@ def _eval_translator(args, model, ckpt) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{model.name} on {args.data}/{args.split} ({len(ds)} images, domain B = "
-              f"{model.domains}(A)): mean absolute error A->B {result['l1_ab']:.4f}, B->A "
-              f"{result['l1_ba']:.4f}, cycle {result['l1_cycle']:.4f}; unchanged images "
-              f"{result['l1_unchanged']:.4f}")
+        errors = ", ".join(f"{k} {v:.4f}" for k, v in result.items() if k.startswith("l1_"))
+        print(f"{model.name} on {args.data}/{args.split} ({len(ds)} images, domains "
+              f"{model.config['domains']}): mean absolute pixel errors {errors}")
     return 0
 
 

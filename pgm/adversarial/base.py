@@ -155,7 +155,7 @@ class AdversarialModel(GenerativeModel):
               n: int | None = None) -> None:
         """No latent variable is inferred: a GAN has no encoder."""
 
-    def generate(self, n: int, condition: Any = None
+    def generate(self, n: int, condition: Any = None, real: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``n`` images ``(n, D)`` from :meth:`model`, and the values behind them.
 
@@ -164,7 +164,8 @@ class AdversarialModel(GenerativeModel):
         the number of images), go to :meth:`d_loss` and :meth:`g_loss`, for the models
         whose losses need them (InfoGAN's codes, the text-to-image GAN's captions). A model
         whose game is played elsewhere returns what it is played on (the adversarial
-        autoencoder: prior draws of its code).
+        autoencoder: prior draws of its code). ``real``, the step's real images, is for a
+        translator of them (StarGAN); unused here.
         """
         kwargs = {} if condition is None else {"condition": condition}
         trace = poutine.trace(self.model).get_trace(n=n, **kwargs)
@@ -175,13 +176,14 @@ class AdversarialModel(GenerativeModel):
             latents["condition"] = condition
         return trace.nodes["x"]["value"], latents
 
-    def generator_input(self, n: int, generator: torch.Generator,
-                        condition: Any = None) -> Any:
+    def generator_input(self, n: int, generator: torch.Generator, condition: Any = None,
+                        real: torch.Tensor | None = None) -> Any:
         """``n`` inputs of :attr:`generator` drawn from the prior with ``generator``.
 
         The loop's fixed monitoring batch: it leaves the global random state alone. A
-        :attr:`conditional` model gets the first ``n`` training conditions as ``condition``
-        (CycleGAN translates them); unused here.
+        :attr:`conditional` model also gets the first ``n`` training conditions and images,
+        ``condition`` and ``real``, for a translator (CycleGAN translates the conditions,
+        StarGAN the images); unused here.
         """
         return self.draw_noise(n, generator)
 

@@ -63,14 +63,24 @@ class _Residual(nn.Module):
 class Translator(nn.Module):
     """A generator of CycleGAN: images ``(B, D)`` of one domain to ``(B, D)`` of the other,
     values in [0, 1]. ``(B, C, 28, 28) -> (B, w, 28, 28) -> (B, 2w, 14, 14)`` (residual
-    blocks) ``-> (B, w, 28, 28) -> (B, C, 28, 28)``."""
+    blocks) ``-> (B, w, 28, 28) -> (B, C, 28, 28)``.
 
-    def __init__(self, shape: tuple[int, int, int], width: int, blocks: int):
+    With ``domains = K > 0`` (StarGAN) it also reads the target domain, one-hot ``(B, K)``,
+    as a learned shift of each channel after the first normalization (the shift part of a
+    conditional instance norm, Dumoulin et al. 2017). StarGAN's own choice, ``K`` constant
+    input channels, would be erased by that normalization: a constant map gives each
+    channel a constant, which instance norm subtracts.
+    """
+
+    def __init__(self, shape: tuple[int, int, int], width: int, blocks: int,
+                 domains: int = 0):
         super().__init__()
         self.shape = shape
         c, w = shape[0], width
-        self.net = nn.Sequential(
-            nn.Conv2d(c, w, 7, padding=3, padding_mode="reflect"), nn.InstanceNorm2d(w),
+        self.head = nn.Sequential(nn.Conv2d(c, w, 7, padding=3, padding_mode="reflect"),
+                                  nn.InstanceNorm2d(w))
+        self.domain = nn.Linear(domains, w, bias=False) if domains else None
+        self.tail = nn.Sequential(
             nn.ReLU(),
             nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.InstanceNorm2d(2 * w), nn.ReLU(),
             *[_Residual(2 * w) for _ in range(blocks)],
@@ -78,26 +88,43 @@ class Translator(nn.Module):
             nn.InstanceNorm2d(w), nn.ReLU(),
             nn.Conv2d(w, c, 7, padding=3, padding_mode="reflect"))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x.reshape(-1, *self.shape))).flatten(1)
+    def forward(self, x: torch.Tensor, domain: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.head(x.reshape(-1, *self.shape))  # (B, w, H, W)
+        if (domain is None) != (self.domain is None):
+            raise ValueError("domain: expected a one-hot target (B, K) exactly when the "
+                             "translator was built with domains")
+        if domain is not None:
+            h = h + self.domain(domain)[:, :, None, None]  # (B, w, 1, 1)
+        return torch.sigmoid(self.tail(h)).flatten(1)
 
 
 class PatchDiscriminator(nn.Module):
     """PatchGAN (Isola et al., 2017): a logit for each overlapping patch of an image.
-    ``(B, D) -> (B, C, 28, 28) -> (B, w, 14, 14) -> (B, 2w, 7, 7) -> (B, 49)``."""
+    ``(B, D) -> (B, C, 28, 28) -> (B, w, 14, 14) -> (B, 2w, 7, 7) -> (B, 49)``.
 
-    def __init__(self, shape: tuple[int, int, int], width: int):
+    With ``domains = K > 0`` (StarGAN) it also classifies the whole image's domain from
+    the same features: :meth:`judge` gives both, the patch logits and ``(B, K)`` logits.
+    """
+
+    def __init__(self, shape: tuple[int, int, int], width: int, domains: int = 0):
         super().__init__()
         self.shape = shape
         c, w = shape[0], width
-        self.net = nn.Sequential(
+        self.body = nn.Sequential(
             nn.Conv2d(c, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), nn.InstanceNorm2d(2 * w),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * w, 1, 3, padding=1))
+            nn.LeakyReLU(0.2))  # (B, 2w, 7, 7)
+        self.patches = nn.Conv2d(2 * w, 1, 3, padding=1)
+        self.classes = nn.Conv2d(2 * w, domains, 7) if domains else None  # (B, K, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.reshape(-1, *self.shape)).flatten(1)
+        return self.judge(x)[0]
+
+    def judge(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Patch logits ``(B, 49)`` and domain logits ``(B, K)`` (None without domains)."""
+        h = self.body(x.reshape(-1, *self.shape))
+        domain = None if self.classes is None else self.classes(h).flatten(1)
+        return self.patches(h).flatten(1), domain
 
 
 @register("cyclegan")
@@ -136,6 +163,8 @@ class CycleGAN(AdversarialModel):
         super().__init__(shape, latent=0, loss=loss, width=width, blocks=blocks, cycle=cycle,
                          identity=float(identity), domains=domains)
         self.cycle, self.identity, self.domains = cycle, float(identity), domains
+        #: domain A is the images as they are, B their transform ``domains``
+        self.domain_names = ["plain", domains]
         self.generator = nn.ModuleDict({"ab": Translator(self.shape, width, blocks),
                                         "ba": Translator(self.shape, width, blocks)})
         self.discriminator = nn.ModuleDict({"a": PatchDiscriminator(self.shape, width),
@@ -159,9 +188,10 @@ class CycleGAN(AdversarialModel):
         return self.generator["ab"](a)
 
     def generator_input(self, n: int, generator: torch.Generator,
-                        condition: torch.Tensor | None = None) -> torch.Tensor:
+                        condition: torch.Tensor | None = None,
+                        real: torch.Tensor | None = None) -> torch.Tensor:
         """The loop's monitoring batch: the first ``n`` images of A it trains on
-        (``condition``); ``generator`` is unused (there is no noise)."""
+        (``condition``); ``generator`` and ``real`` are unused (there is no noise)."""
         return self._images(condition, "condition")[:n]
 
     def _images(self, x: Any, name: str) -> torch.Tensor:
@@ -195,7 +225,14 @@ class CycleGAN(AdversarialModel):
         a, b = domains_lib.unpaired(data.x, data.shape, self.domains)
         return b, a
 
-    @torch.no_grad()
+    def translate_domains(self, x: torch.Tensor, source: int, target: int) -> torch.Tensor:
+        """Images ``x`` ``(n, D)`` of domain ``source`` translated to ``target`` (indices into
+        :attr:`domain_names`: 0 for A, 1 for B)."""
+        if {source, target} != {0, 1}:
+            raise ValueError(f"source, target: expected 0 and 1 or 1 and 0 (A and B), got "
+                             f"{source} and {target}")
+        return self.translate(x, "ab" if source == 0 else "ba")
+
     def translation_errors(self, a: torch.Tensor) -> dict[str, float]:
         """How well the translators undo the transform ``T`` of ``domains`` on held-out
         images ``a`` ``(n, D)`` of A, whose true counterparts ``b = T(a)`` are known: mean
@@ -203,14 +240,11 @@ class CycleGAN(AdversarialModel):
         against ``a``, ``l1_cycle`` of ``F(G(a))`` against ``a``, and ``l1_unchanged``, the
         error of leaving the images as they are (``|a - b|``), the mark to beat."""
         a = self._images(a, "a")
-        b = domains_lib.transform(self.domains)(a, self.shape)
-        fake_b = self.translate(a)
-
-        def l1(x: torch.Tensor, y: torch.Tensor) -> float:
-            return (x - y).abs().mean().item()
-
-        return {"l1_ab": l1(fake_b, b), "l1_ba": l1(self.translate(b, "ba"), a),
-                "l1_cycle": l1(self.translate(fake_b, "ba"), a), "l1_unchanged": l1(a, b)}
+        errors = domains_lib.translation_errors(self.translate_domains, a, self.shape,
+                                                self.domain_names)
+        cycle = (self.translate(self.translate(a), "ba") - a).abs().mean().item()
+        return {"l1_ab": errors[0, 1][0], "l1_ba": errors[1, 0][0], "l1_cycle": cycle,
+                "l1_unchanged": errors[0, 1][1]}
 
     # -- the game ---------------------------------------------------------------------------
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor,

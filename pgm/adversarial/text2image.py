@@ -162,9 +162,10 @@ class TextToImageGAN(AdversarialModel):
             h = self.discriminator.encoder(t)  # (B, T)
             return self.images(self.generator(torch.cat([z, h], 1)))  # (B, D)
 
-    def generator_input(self, n: int, generator: torch.Generator, condition=None):
+    def generator_input(self, n: int, generator: torch.Generator, condition=None, real=None):
         """``(z (n, L), word indices (n, S))``: noise, and a training caption of each class
-        in turn (so a sample grid shows every class; the loop's ``condition`` is unused)."""
+        in turn (so a sample grid shows every class; the loop's ``condition`` and ``real`` are
+        unused)."""
         z = self.draw_noise(n, generator)
         first = [texts[0] for texts in captions_lib.by_class(self.caption_set, "train")]
         return z, self.tokens([first[i % len(first)] for i in range(n)])

@@ -10,6 +10,7 @@ from domain A by a fixed transform ``T`` and keeps the two halves of the data ap
 ===========  ==========================================================================
 transform    ``T``
 ===========  ==========================================================================
+``plain``    none: the images as they are
 ``bold``     strokes thickened: a 3x3 grey-level dilation (each pixel the maximum of its
              neighbourhood)
 ``inverted`` ``1 - x``: ink and paper swapped
@@ -18,12 +19,18 @@ transform    ``T``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TRANSFORMS", "bold", "inverted", "unpaired"]
+__all__ = ["TRANSFORMS", "bold", "inverted", "labelled", "plain", "translation_errors",
+           "unpaired"]
+
+
+def plain(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """The images ``(n, D)`` unchanged."""
+    return x
 
 
 def bold(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
@@ -40,7 +47,7 @@ def inverted(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
 
 #: the transforms ``T`` that make domain B, by name
 TRANSFORMS: dict[str, Callable[[torch.Tensor, tuple[int, int, int]], torch.Tensor]] = {
-    "bold": bold, "inverted": inverted}
+    "plain": plain, "bold": bold, "inverted": inverted}
 
 
 def transform(name: str) -> Callable[[torch.Tensor, tuple[int, int, int]], torch.Tensor]:
@@ -61,3 +68,39 @@ def unpaired(x: torch.Tensor, shape: tuple[int, int, int], name: str, seed: int 
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     half = len(x) // 2
     return x[order[:half]], t(x[order[half:2 * half]], shape)
+
+
+def labelled(x: torch.Tensor, shape: tuple[int, int, int], names: Sequence[str], seed: int = 0
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Several domains from images ``x`` ``(n, D)``, for a multi-domain translator (StarGAN):
+    ``x`` cut into ``len(names)`` seeded random parts of ``n // len(names)`` images, part
+    ``k`` transformed by ``names[k]``. Returns the images ``(m, D)`` and their domain
+    labels ``(m,)`` (``k``), part after part; no image appears in two domains."""
+    if x.ndim != 2 or len(x) < len(names):
+        raise ValueError(f"x: expected images (n, D) with n >= {len(names)} (one per domain), "
+                         f"got shape {tuple(x.shape)}")
+    ts = [transform(name) for name in names]
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    size = len(x) // len(names)
+    parts = [t(x[order[k * size:(k + 1) * size]], shape) for k, t in enumerate(ts)]
+    labels = torch.arange(len(names)).repeat_interleave(size)
+    return torch.cat(parts), labels
+
+
+@torch.no_grad()
+def translation_errors(translate: Callable[[torch.Tensor, int, int], torch.Tensor],
+                       x: torch.Tensor, shape: tuple[int, int, int], names: Sequence[str]
+                       ) -> dict[tuple[int, int], tuple[float, float]]:
+    """How well a translator maps between the domains ``names`` on held-out images ``x``
+    ``(n, D)``, whose versions in every domain are known: for each pair ``j != k``, the
+    mean absolute pixel error of ``translate(T_j(x), j, k)`` against ``T_k(x)``, and that
+    of leaving the images unchanged (``|T_j(x) - T_k(x)|``), the mark to beat. Returns
+    ``{(j, k): (error, unchanged)}``."""
+    versions = [transform(name)(x, shape) for name in names]
+    out = {}
+    for j, src in enumerate(versions):
+        for k, dst in enumerate(versions):
+            if j != k:
+                out[j, k] = ((translate(src, j, k) - dst).abs().mean().item(),
+                             (src - dst).abs().mean().item())
+    return out

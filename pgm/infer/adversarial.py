@@ -289,8 +289,9 @@ def train(
     # fixed noise for the diversity check and the sample grids; the global random state
     # is left alone, so monitoring never changes the course of training
     z_fixed = model.generator_input(MONITOR_SIZE, torch.Generator().manual_seed(cfg.seed + 1),
-                                    **({} if condition is None
-                                       else {"condition": condition[:MONITOR_SIZE]}))
+                                    **({} if condition is None else
+                                       {"condition": condition[:MONITOR_SIZE],
+                                        "real": train[:MONITOR_SIZE]}))
     real_spread = mean_pairwise_distance(train[:MONITOR_SIZE])
 
     def save(*names: str) -> None:
@@ -329,7 +330,7 @@ def train(
                 cond = None if condition is None else condition[idx]  # (B, ...)
                 # -- discriminator step: max log D(x) + log(1 - D(G(z))) --------------
                 with torch.no_grad():  # a full batch, even beside a last short one
-                    fake, latents = model.generate(bs, cond)  # (B, D), the values behind
+                    fake, latents = model.generate(bs, cond, real)  # (B, D), values behind
                 if not bool(torch.isfinite(fake).all()):
                     raise _diverged(state, "the generator's samples are not finite", "lr",
                                     lrs()[0])
@@ -349,7 +350,7 @@ def train(
                 if state.d_step % cfg.d_steps == 0:
                     model.discriminator.requires_grad_(False)  # D is held fixed here
                     try:
-                        g_loss = model.g_loss(*model.generate(bs, cond), real=real)
+                        g_loss = model.g_loss(*model.generate(bs, cond, real), real=real)
                         if not math.isfinite(g_loss.item()):
                             raise _diverged(state, f"the generator loss is {g_loss.item()}",
                                             "lr", lrs()[0])

@@ -165,7 +165,7 @@ class AdversarialAutoencoder(AdversarialModel):
             pyro.sample("z", self.posterior(x))
 
     # -- what the loop plays ---------------------------------------------------------------
-    def generate(self, n: int, condition: Any = None
+    def generate(self, n: int, condition: Any = None, real: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """What the loop's game plays with, in code space: ``n`` prior draws ``z``
         ``(n, L)``, as the batch and under ``"z"``. Nothing is decoded: neither player's

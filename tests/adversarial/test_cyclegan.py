@@ -36,7 +36,8 @@ def test_unpaired_halves_share_no_image():
     order = torch.randperm(11, generator=torch.Generator().manual_seed(3))
     assert torch.equal(b, domains.bold(x[order[5:10]], SHAPE))
     assert not set(order[:5].tolist()) & set(order[5:10].tolist())
-    with pytest.raises(ValueError, match=r"domains: expected one of \['bold', 'inverted'\]"):
+    with pytest.raises(ValueError,
+                       match=r"domains: expected one of \['bold', 'inverted', 'plain'\]"):
         domains.unpaired(x, SHAPE, "sepia")
 
 
