@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = {"autoregressive": "curve-*.png", "vae": "elbo-terms-*.png", "aae": "aae-*.png",
            "gan": "*gan-samples-*.png", "infogan": "infogan-codes-*.png",
-           "text2image": "text2image-*.png", "translation": "translation-*.png"}  # in docs/figures
+           "text2image": "text2image-*.png", "translation": "translation-*.png",
+           "puzzle": "puzzle-*.png"}  # in docs/figures
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 
@@ -151,6 +152,20 @@ INTRO = {
         "(`l1_unchanged*`), the mark to beat; `l1_cycle`: CycleGAN's round trip F(G(a)) "
         "against a. No published figure: the papers translate photographs. Grid rows: eight "
         "test digits in each domain, then each translation j -> k of them, in order."
+    ),
+    "puzzle": (
+        "Puzzle-GAN (Lee et al. 2018) on grey MNIST digits (`mnist-test`, 8,000 training "
+        "digits): each digit drawn whole from three 8x8 key patches cut at unknown places "
+        "(windows drawn in proportion to their ink), trained by the shared adversarial loop "
+        "for a time budget. On the 1,000 test digits, with seeded patches and noise: the mean "
+        "absolute pixel error of the completion against the original (`l1_completion`), "
+        "inside the pieces (`l1_in_patches`) and outside them (`l1_outside`); the predicted "
+        "mask's IoU with the true one; the marks `l1_blank` (an empty canvas) and "
+        "`l1_pieces_in_place` (the pieces at their true places on an empty canvas). "
+        "`class_kept`: the share of completions that pgm's MNIST classifier gives their "
+        "original's label, against `class_of_pieces` (the pieces in place alone) and "
+        "`class_of_originals`. Grid rows: test digits, their pieces in place, two "
+        "completions with different noise, the predicted mask."
     ),
     "gan_speed": (
         "Training speed of every GAN through the shared loop (`pgm train`'s path), batch 64, "

@@ -121,30 +121,32 @@ def cmd_train(args) -> int:
         print(f"best valid NLL {summary['best_valid']:.2f} nats at epoch "
               f"{summary['best_epoch']}; {summary['seconds']:.1f} s training")
     with torch.no_grad(), evaluating(model):
-        if condition is None:
+        if not adversarial:
             grid = model.sample(64)
-        else:  # the loop's monitoring batch: what a translator translates, captions by class
+        else:  # the loop's monitoring batch: noise, and the captions or images it reads
             grid = model.render(model.generator_input(
-                64, torch.Generator().manual_seed(0), condition=condition[:64], real=x[:64]))
+                64, torch.Generator().manual_seed(0), real=x[:64],
+                condition=None if condition is None else condition[:64]))
     save_grid(grid, model.shape, Path(args.out) / "samples.png")
     return 0
 
 
-def _eval_translator(args, model, ckpt) -> int:
-    """``pgm eval`` of an image translator (CycleGAN): its errors on the split's images,
-    whose translations are known (:meth:`~pgm.adversarial.CycleGAN.translation_errors`)."""
+def _eval_scores(args, model, ckpt) -> int:
+    """``pgm eval`` of a GAN that reads real images (translators, Puzzle-GAN): its outputs
+    for the split's images checked against them (``model.scores``)."""
     ds = _load_split(args, args.split, model.binary)
     t0 = time.perf_counter()
-    result = model.translation_errors(ds.x)
+    result = model.scores(ds.x)
     result.update(model=model.name, config=model.config, data=args.data, split=args.split,
                   n=len(ds), checkpoint=ckpt["path"], train_seconds=ckpt["state"]["seconds"],
                   eval_seconds=time.perf_counter() - t0, num_parameters=model.num_parameters)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        errors = ", ".join(f"{k} {v:.4f}" for k, v in result.items() if k.startswith("l1_"))
-        print(f"{model.name} on {args.data}/{args.split} ({len(ds)} images, domains "
-              f"{model.config['domains']}): mean absolute pixel errors {errors}")
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in result.items()
+                            if isinstance(v, float) and k not in ("train_seconds",
+                                                                   "eval_seconds"))
+        print(f"{model.name} on {args.data}/{args.split} ({len(ds)} images): {figures}")
     return 0
 
 
@@ -152,8 +154,8 @@ def _eval_implicit(args, model, ckpt) -> int:
     """``pgm eval`` of a model without likelihood: sample-quality metrics (pgm.metrics)."""
     from pgm.metrics import LABELLED, classifier, sample_quality
 
-    if model.translator:
-        return _eval_translator(args, model, ckpt)
+    if model.reads_images:
+        return _eval_scores(args, model, ckpt)
     if args.data not in LABELLED:
         raise PGMError(f"{model.name} is an implicit model: it has no likelihood, and pgm "
                        f"has no classifier to judge samples of {args.data!r}")

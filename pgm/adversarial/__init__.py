@@ -6,8 +6,9 @@ from pgm.adversarial.dcgan import DCGAN
 from pgm.adversarial.gan import GAN
 from pgm.adversarial.infogan import InfoGAN
 from pgm.adversarial.progan import ProgressiveGAN
+from pgm.adversarial.puzzlegan import PuzzleGAN
 from pgm.adversarial.stargan import StarGAN
 from pgm.adversarial.text2image import TextToImageGAN
 
 __all__ = ["AdversarialModel", "CycleGAN", "GAN", "DCGAN", "InfoGAN", "ProgressiveGAN",
-           "StarGAN", "TextToImageGAN"]
+           "PuzzleGAN", "StarGAN", "TextToImageGAN"]

@@ -71,6 +71,9 @@ class AdversarialModel(GenerativeModel):
     conditional = False
     #: what a conditional model's condition is, for messages
     condition_name = "the conditions"
+    #: the generator's input includes real images (translators, Puzzle-GAN), so it cannot
+    #: sample without them, and :meth:`scores` checks its outputs against them
+    reads_images = False
     #: a generator without noise whose input is its condition, an image (CycleGAN); its
     #: ``latent`` is 0
     translator = False
@@ -265,6 +268,13 @@ class AdversarialModel(GenerativeModel):
         if self.loss == "ns":
             return F.softplus(-logit).mean()
         return -F.softplus(logit).mean()
+
+    def scores(self, x: torch.Tensor) -> dict[str, float] | None:
+        """Held-out measures of a model whose outputs can be checked against the real images
+        ``x`` ``(n, D)`` they came from (translators: errors against known translations;
+        Puzzle-GAN: completions against the originals), for ``pgm eval``; None here: a GAN
+        that draws from noise is judged by its samples (:mod:`pgm.metrics`)."""
+        return None
 
     def condition_of(self, latents: dict[str, Any] | None) -> Any:
         """The conditions behind a :attr:`conditional` model's images, from the values

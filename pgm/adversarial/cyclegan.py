@@ -146,6 +146,7 @@ class CycleGAN(AdversarialModel):
     conditional = True
     condition_name = "the images of A"
     translator = True
+    reads_images = True
     defaults = {"lr": 2e-4, "batch_size": 32, "epochs": 20}
 
     def __init__(self, shape=(1, 28, 28), width: int = 32, blocks: int = 3,
@@ -245,6 +246,10 @@ class CycleGAN(AdversarialModel):
         cycle = (self.translate(self.translate(a), "ba") - a).abs().mean().item()
         return {"l1_ab": errors[0, 1][0], "l1_ba": errors[1, 0][0], "l1_cycle": cycle,
                 "l1_unchanged": errors[0, 1][1]}
+
+    def scores(self, x: torch.Tensor) -> dict[str, float]:
+        """:meth:`translation_errors` (``pgm eval``)."""
+        return self.translation_errors(x)
 
     # -- the game ---------------------------------------------------------------------------
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor,

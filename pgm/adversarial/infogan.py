@@ -178,7 +178,8 @@ class InfoGAN(AdversarialModel):
                 c_cont = z.new_zeros(b, 0)
             return self.images(self.generator(self._input(z, c_cat, c_cont)))  # (B, D)
 
-    def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
+    def generator_input(self, n: int, generator: torch.Generator, condition=None,
+                        real=None) -> torch.Tensor:
         """``n`` generator inputs ``[z, onehot(c_cat), c_cont]`` ``(n, L + K + k)`` from the
         prior, drawn with ``generator`` (the loop's fixed monitoring batch)."""
         z = self.draw_noise(n, generator)

@@ -62,6 +62,7 @@ class StarGAN(AdversarialModel):
 
     conditional = True
     translator = True
+    reads_images = True
     condition_name = "the domain labels"
     defaults = {"lr": 2e-4, "batch_size": 32, "epochs": 20}
 
@@ -197,6 +198,10 @@ class StarGAN(AdversarialModel):
         out["l1_mean"] = sum(e for e, _ in errors.values()) / len(errors)
         out["l1_unchanged_mean"] = sum(u for _, u in errors.values()) / len(errors)
         return out
+
+    def scores(self, x: torch.Tensor) -> dict[str, float]:
+        """:meth:`translation_errors` (``pgm eval``)."""
+        return self.translation_errors(x)
 
     # -- the game ---------------------------------------------------------------------------
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor,

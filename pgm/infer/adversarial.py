@@ -288,10 +288,9 @@ def train(
 
     # fixed noise for the diversity check and the sample grids; the global random state
     # is left alone, so monitoring never changes the course of training
-    z_fixed = model.generator_input(MONITOR_SIZE, torch.Generator().manual_seed(cfg.seed + 1),
-                                    **({} if condition is None else
-                                       {"condition": condition[:MONITOR_SIZE],
-                                        "real": train[:MONITOR_SIZE]}))
+    z_fixed = model.generator_input(
+        MONITOR_SIZE, torch.Generator().manual_seed(cfg.seed + 1), real=train[:MONITOR_SIZE],
+        condition=None if condition is None else condition[:MONITOR_SIZE])
     real_spread = mean_pairwise_distance(train[:MONITOR_SIZE])
 
     def save(*names: str) -> None:

@@ -173,7 +173,8 @@ class AdversarialAutoencoder(AdversarialModel):
         z = self.prior().sample((check_positive_int(n, "n"),))  # (n, L)
         return z, {"z": z}
 
-    def generator_input(self, n: int, generator: torch.Generator) -> torch.Tensor:
+    def generator_input(self, n: int, generator: torch.Generator, condition=None,
+                        real=None) -> torch.Tensor:
         """``n`` prior draws ``(n, L)`` seeded from ``generator``; the global random state
         is left as it was."""
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
