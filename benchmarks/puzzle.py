@@ -70,7 +70,7 @@ def main() -> None:
     n = 10
     other, _ = model.complete(patches[:n], model.draw_noise(n, torch.Generator().manual_seed(2)))
     save_grid(torch.cat([te.x[:n], in_place[:n], completed[:n], other, predicted[:n]]),
-              model.shape, FIGURE, nrow=n)
+              model.shape, FIGURE, nrow=5)
     config = {**cfg, "patches": model.k, "patch": model.patch,
               **{k: summary["config"][k] for k in ("batch_size", "lr")},
               "generator_steps": summary["step"]}

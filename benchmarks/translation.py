@@ -80,8 +80,8 @@ def main() -> None:
           + ", ".join(f"{k} {v:.4f}" for k, v in errors.items()))
     if args.smoke:
         return
-    save_grid(grid(model, te.x[:8]), model.shape, FIGURES / f"translation-{args.model}.png",
-              nrow=8)
+    rows = grid(model, te.x[:8])  # eight digits a row
+    save_grid(rows, model.shape, FIGURES / f"translation-{args.model}.png", nrow=len(rows) // 8)
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr")},
               "generator_steps": summary["step"]}
     records.write("translation", [

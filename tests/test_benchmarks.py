@@ -101,3 +101,9 @@ def test_the_targets_table_picks_a_run_by_its_validation_figure():
     row = next(line for line in report._targets([rec(1, "test", 0.04), rec(2, "test", 0.07)])
                if line.startswith("| InfoGAN"))
     assert "| 0.04 fraction |" in row
+
+
+def test_stargan_translation_benchmark_runs(tmp_path, data_dir):
+    r = run_script("translation.py", "--model", "stargan", "--data-dir", str(data_dir),
+                   "--out", str(tmp_path), cwd=tmp_path)
+    assert "l1_plain_to_inverted" in r.stdout and "l1_unchanged_mean" in r.stdout
