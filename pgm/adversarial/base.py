@@ -168,7 +168,8 @@ class AdversarialModel(GenerativeModel):
         whose losses need them (InfoGAN's codes, the text-to-image GAN's captions). A model
         whose game is played elsewhere returns what it is played on (the adversarial
         autoencoder: prior draws of its code). ``real``, the step's real images, is for a
-        translator of them (StarGAN); unused here.
+        model that reads them (StarGAN translates them, Puzzle-GAN cuts pieces from them);
+        unused here.
         """
         kwargs = {} if condition is None else {"condition": condition}
         trace = poutine.trace(self.model).get_trace(n=n, **kwargs)
@@ -183,10 +184,11 @@ class AdversarialModel(GenerativeModel):
                         real: torch.Tensor | None = None) -> Any:
         """``n`` inputs of :attr:`generator` drawn from the prior with ``generator``.
 
-        The loop's fixed monitoring batch: it leaves the global random state alone. A
-        :attr:`conditional` model also gets the first ``n`` training conditions and images,
-        ``condition`` and ``real``, for a translator (CycleGAN translates the conditions,
-        StarGAN the images); unused here.
+        The loop's fixed monitoring batch: it leaves the global random state alone. The
+        loop also passes the first ``n`` training images, ``real``, and for a
+        :attr:`conditional` model their conditions, ``condition``, for the models that read
+        them (CycleGAN translates the conditions, StarGAN the images, Puzzle-GAN cuts
+        pieces from them); unused here.
         """
         return self.draw_noise(n, generator)
 

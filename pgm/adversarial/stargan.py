@@ -189,12 +189,15 @@ class StarGAN(AdversarialModel):
     def translation_errors(self, x: torch.Tensor) -> dict[str, float]:
         """On held-out images ``x`` ``(n, D)``, made into every domain by its transform: the
         mean absolute pixel error of each translation ``j -> k`` against the truth
-        (``l1_<j>_to_<k>``), their mean (``l1_mean``) and the mean error of leaving the
-        images unchanged (``l1_unchanged_mean``), the mark to beat."""
+        (``l1_<j>_to_<k>``), their mean (``l1_mean``), and the marks to beat: the error of
+        leaving the images unchanged, for each pair of domains (``l1_unchanged_<j>_<k>``,
+        the same both ways) and on average (``l1_unchanged_mean``)."""
         errors = domains_lib.translation_errors(self.translate_domains, self._source(x, "x"),
                                                 self.shape, self.domain_names)
         names = self.domain_names
         out = {f"l1_{names[j]}_to_{names[k]}": e for (j, k), (e, _) in errors.items()}
+        out |= {f"l1_unchanged_{names[j]}_{names[k]}": u for (j, k), (_, u) in errors.items()
+                if j < k}
         out["l1_mean"] = sum(e for e, _ in errors.values()) / len(errors)
         out["l1_unchanged_mean"] = sum(u for _, u in errors.values()) / len(errors)
         return out
