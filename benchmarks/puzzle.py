@@ -37,8 +37,9 @@ FIGURE = Path(__file__).resolve().parents[1] / "docs" / "figures" / "puzzle-digi
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=32)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--batch-size", type=int, default=None, help="the model's default")
+    ap.add_argument("--lr", type=float, default=None, help="the model's default")
+    ap.add_argument("--lr-d", type=float, default=None, help="the model's default")
     ap.add_argument("--classifier-cache", default=None)
     records.run_options(ap, out="runs/bench-puzzle")
     args = records.parse(ap)
@@ -49,10 +50,11 @@ def main() -> None:
     torch.manual_seed(args.seed)
     model = pgm.build("puzzlegan", **cfg)
     command = records.command() if args.smoke else records.run_command(args.out, args.resume)
+    given = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr),
+                                ("lr_d", args.lr_d)) if v is not None}
     summary = train(model, tr.x, out=args.out, resume=args.resume, data_name=data,
                     seed=args.seed, epochs=1 if args.smoke else args.epochs, progress=False,
-                    batch_size=args.batch_size, lr=args.lr,
-                    max_seconds=None if args.smoke else args.max_minutes * 60)
+                    max_seconds=None if args.smoke else args.max_minutes * 60, **given)
     scores = model.scores(te.x)
     patches, mask = model.pieces(te.x, torch.Generator().manual_seed(0))  # as scores cuts
     z = model.draw_noise(len(te.x), torch.Generator().manual_seed(1))
@@ -71,8 +73,9 @@ def main() -> None:
     other, _ = model.complete(patches[:n], model.draw_noise(n, torch.Generator().manual_seed(2)))
     save_grid(torch.cat([te.x[:n], in_place[:n], completed[:n], other, predicted[:n]]),
               model.shape, FIGURE, nrow=5)
-    config = {**cfg, "patches": model.k, "patch": model.patch,
-              **{k: summary["config"][k] for k in ("batch_size", "lr")},
+    config = {**cfg, "patches": model.k, "patch": model.patch, "lambda_app": model.lambda_app,
+              "lambda_spa": model.lambda_spa,
+              **{k: summary["config"][k] for k in ("batch_size", "lr", "lr_d")},
               "generator_steps": summary["step"]}
     units = {"mask_iou": "fraction"} | {k: "fraction" for k in kept}
     records.write("puzzle", [

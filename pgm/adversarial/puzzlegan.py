@@ -25,8 +25,12 @@ images alone (it is not ``conditional``).
 Networks: a shared patch encoder (two convolutions, LeakyReLU, a linear layer to
 ``embed`` features); the codes of the ``K`` patches and ``z`` go through DCGAN's generator
 (:mod:`pgm.adversarial.dcgan`) with one more output channel for the mask; the
-discriminator is DCGAN's. Changed for pgm: 28x28 images; the loss weights are pgm's
-(``lambda_app`` 10, ``lambda_spa`` 1).
+discriminator is DCGAN's. Changed for pgm: 28x28 images; the loss weights and learning
+rates are pgm's: ``lambda_app`` 100, pix2pix's weight of its L1 term (Isola et al., 2017),
+``lambda_spa`` 10, and the generator learns at 1e-3, the discriminator at 2e-4. With
+``lambda_app`` 10 and both at 2e-4 the adversarial term wins: in 15 minutes on MNIST the
+generator drew realistic digits of any class, whatever the pieces (its completions kept
+the original's class 11% of the time, chance being 10%).
 """
 
 from __future__ import annotations
@@ -117,11 +121,11 @@ class PuzzleGAN(AdversarialModel):
     """
 
     reads_images = True
-    defaults = {"lr": 2e-4, "batch_size": 64, "epochs": 20}
+    defaults = {"lr": 1e-3, "lr_d": 2e-4, "batch_size": 64, "epochs": 20}
 
     def __init__(self, shape=(1, 28, 28), patches: int = 3, patch: int = 8, latent: int = 16,
-                 width: int = 32, embed: int = 32, lambda_app: float = 10.0,
-                 lambda_spa: float = 1.0, loss: str = "ns"):
+                 width: int = 32, embed: int = 32, lambda_app: float = 100.0,
+                 lambda_spa: float = 10.0, loss: str = "ns"):
         for v, name in ((patches, "patches"), (width, "width"), (embed, "embed")):
             check_positive_int(v, name)
         if tuple(shape)[1:] != (28, 28):
