@@ -278,6 +278,14 @@ class AdversarialModel(GenerativeModel):
         that draws from noise is judged by its samples (:mod:`pgm.metrics`)."""
         return None
 
+    def read_images(self, x: Any, name: str, what: str = "images") -> torch.Tensor:
+        """``x`` checked as the real images ``(n, D)`` a :attr:`reads_images` model needs
+        (``what`` they are, for the message), or a ``ValueError`` naming ``name``."""
+        if x is None:
+            raise ValueError(f"{name}: {type(self).__name__} reads real images; expected "
+                             f"{what} (n, {self.dim}), got None")
+        return self.check(x, name)
+
     def condition_of(self, latents: dict[str, Any] | None) -> Any:
         """The conditions behind a :attr:`conditional` model's images, from the values
         :meth:`generate` returned with them."""

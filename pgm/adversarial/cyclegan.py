@@ -196,10 +196,7 @@ class CycleGAN(AdversarialModel):
         return self._images(condition, "condition")[:n]
 
     def _images(self, x: Any, name: str) -> torch.Tensor:
-        if x is None:
-            raise ValueError(f"{name}: CycleGAN translates images; expected images (n, "
-                             f"{self.dim}) of domain A, got None")
-        return self.check(x, name)
+        return self.read_images(x, name, "images of domain A")
 
     @torch.no_grad()
     def translate(self, x: torch.Tensor, direction: str = "ab") -> torch.Tensor:
@@ -208,7 +205,7 @@ class CycleGAN(AdversarialModel):
         if direction not in self.generator:
             raise ValueError(f"direction: expected 'ab' or 'ba', got {direction!r}")
         with evaluating(self):
-            return self.generator[direction](self._images(x, "x"))
+            return self.generator[direction](self.read_images(x, "x"))
 
     def sample(self, n: int, condition: torch.Tensor | None = None,
                mean: bool = False) -> torch.Tensor:

@@ -182,10 +182,7 @@ class PuzzleGAN(AdversarialModel):
         """The loop's step: key patches of the real images ``real`` ``(B, D)`` (new ones each
         step, from the global random state), whole images drawn from them, and
         ``{"z", "mask": predicted, "true_mask"}``."""
-        if real is None:
-            raise ValueError("real: Puzzle-GAN draws images from pieces of real ones; "
-                             "expected images (B, D), got None")
-        patches, true_mask = self.pieces(real)
+        patches, true_mask = self.pieces(self.read_images(real, "real"))
         trace = pyro.poutine.trace(self.model).get_trace(patches=patches)
         return trace.nodes["x"]["value"], {"z": trace.nodes["z"]["value"],
                                            "mask": trace.nodes["mask"]["value"],
@@ -221,10 +218,7 @@ class PuzzleGAN(AdversarialModel):
         """Images ``(n, D)`` completed from key patches of the first ``n`` images of
         ``source``: Puzzle-GAN draws only from pieces."""
         n = check_positive_int(n, "n")
-        if source is None:
-            raise ValueError(f"source: Puzzle-GAN completes pieces of real images; expected "
-                             f"images (n, {self.dim}), got None")
-        patches, _ = self.pieces(source[:n])
+        patches, _ = self.pieces(self.read_images(source, "source")[:n])
         return self.complete(patches)[0]
 
     def scores(self, x: torch.Tensor) -> dict[str, float]:

@@ -106,12 +106,6 @@ class StarGAN(AdversarialModel):
             raise ValueError(f"{name}: expected one label per image ({n}), got {len(c)}")
         return c
 
-    def _source(self, x, name: str = "source") -> torch.Tensor:
-        if x is None:
-            raise ValueError(f"{name}: StarGAN translates images; expected images (n, "
-                             f"{self.dim}), got None")
-        return self.check(x, name)
-
     def _onehot(self, c: torch.Tensor) -> torch.Tensor:
         return F.one_hot(c, len(self.domain_names)).float()  # (B, K)
 
@@ -121,7 +115,7 @@ class StarGAN(AdversarialModel):
               source: torch.Tensor | None = None) -> torch.Tensor:
         """``x = G(source, onehot(condition))``: images ``source`` ``(B, D)`` translated to
         the domains ``condition`` ``(B,)``; returns ``(B, D)``."""
-        src = self._source(source)
+        src = self.read_images(source, "source")
         target = self._labels(condition, "condition", len(src))
         self.register()
         with pyro.plate("data", src.shape[0]):
@@ -133,7 +127,7 @@ class StarGAN(AdversarialModel):
         """The loop's step: the real images ``real`` ``(B, D)`` of domains ``condition``
         ``(B,)`` translated to targets drawn uniformly; returns the fakes ``(B, D)`` and
         ``{"condition": source domains, "target": target domains}``."""
-        src = self._source(real, "real")
+        src = self.read_images(real, "real")
         source = self._labels(condition, "condition", len(src))
         target = torch.randint(len(self.domain_names), (len(src),), device=src.device)
         return self.model(condition=target, source=src), {"condition": source,
@@ -145,7 +139,7 @@ class StarGAN(AdversarialModel):
                         ) -> tuple[torch.Tensor, torch.Tensor]:
         """The loop's monitoring batch: the first ``n`` training images (``real``) and
         target domains taking turns, ``((n, D), (n,))``; ``generator`` is unused."""
-        x = self._source(real, "real")[:n]
+        x = self.read_images(real, "real")[:n]
         return x, torch.arange(len(x)) % len(self.domain_names)
 
     def render(self, inputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
@@ -156,7 +150,7 @@ class StarGAN(AdversarialModel):
     def translate(self, x: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
         """Images ``x`` ``(n, D)`` translated to the domain ``target`` (an index into
         ``domains``, or one per image ``(n,)``), in evaluation mode: ``(n, D)``."""
-        x = self._source(x, "x")
+        x = self.read_images(x, "x")
         if isinstance(target, int) and not isinstance(target, bool):
             target = torch.full((len(x),), target, dtype=torch.long)
         target = self._labels(target, "target", len(x))
@@ -169,7 +163,7 @@ class StarGAN(AdversarialModel):
         (default: each domain in turn): ``(n, D)``. A translator has nothing to sample
         without its input."""
         n = check_positive_int(n, "n")
-        x = self._source(source)
+        x = self.read_images(source, "source")
         if len(x) < n:
             raise ValueError(f"source: expected at least n={n} images, got {len(x)}")
         target = (torch.arange(n) % len(self.domain_names) if condition is None
@@ -192,7 +186,7 @@ class StarGAN(AdversarialModel):
         (``l1_<j>_to_<k>``), their mean (``l1_mean``), and the marks to beat: the error of
         leaving the images unchanged, for each pair of domains (``l1_unchanged_<j>_<k>``,
         the same both ways) and on average (``l1_unchanged_mean``)."""
-        errors = domains_lib.translation_errors(self.translate_domains, self._source(x, "x"),
+        errors = domains_lib.translation_errors(self.translate_domains, self.read_images(x, "x"),
                                                 self.shape, self.domain_names)
         names = self.domain_names
         out = {f"l1_{names[j]}_to_{names[k]}": e for (j, k), (e, _) in errors.items()}

@@ -117,8 +117,8 @@ def test_bad_settings_are_named(kw, match):
 
 def test_a_translator_needs_its_input():
     m = small()
-    with pytest.raises(ValueError, match=r"condition: CycleGAN translates images; expected "
-                                         r"images \(n, 784\) of domain A, got None"):
+    with pytest.raises(ValueError, match=r"condition: CycleGAN reads real images; expected "
+                                         r"images of domain A \(n, 784\), got None"):
         m.sample(4)
     with pytest.raises(ValueError, match="condition: expected at least n=4 images, got 2"):
         m.sample(4, torch.rand(2, 784))

@@ -76,11 +76,11 @@ def test_bad_settings_are_named(kw, match):
 
 def test_bad_inputs_are_named():
     m = small()
-    with pytest.raises(ValueError, match=r"source: Puzzle-GAN completes pieces of real images; "
+    with pytest.raises(ValueError, match=r"source: PuzzleGAN reads real images; "
                                          r"expected images \(n, 784\), got None"):
         m.sample(3)
     with pytest.raises(ValueError, match=r"patches: expected \(n, 3, 1, 8, 8\), got \(2, 3\)"):
         m.complete(torch.rand(2, 3))
-    with pytest.raises(ValueError, match="real: Puzzle-GAN draws images from pieces"):
+    with pytest.raises(ValueError, match="real: PuzzleGAN reads real images"):
         m.generate(3)
     assert m.sample(3, source=torch.rand(5, 784)).shape == (3, 784)

@@ -108,7 +108,7 @@ def test_bad_settings_are_named(kw, match):
 def test_bad_inputs_are_named():
     m = small()
     x = torch.rand(2, 784)
-    with pytest.raises(ValueError, match=r"source: StarGAN translates images; expected images "
+    with pytest.raises(ValueError, match=r"source: StarGAN reads real images; expected images "
                                          r"\(n, 784\), got None"):
         m.sample(2)
     with pytest.raises(ValueError, match=r"target: expected domain labels in \[0, 3\)"):
