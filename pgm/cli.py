@@ -10,8 +10,10 @@ import argparse
 import ast
 import inspect
 import json
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -19,11 +21,16 @@ import torch
 from pgm import data as pgm_data
 from pgm.core import build, get, names
 from pgm.core.base import evaluating
-from pgm.errors import PGMError
-from pgm.infer import checkpoint, evaluate, fit
+from pgm.core.registry import settings as model_settings
+from pgm.core.seeding import seeded
+from pgm.errors import PGMError, PGMWarning, check_seed
+from pgm.infer import checkpoint, evaluate, fit, rundir
 from pgm.infer.svi import Interrupted, TrainConfig
-from pgm.io import atomic_write
+from pgm.io import atomic_write, file_in_the_way
 from pgm.viz import save_grid
+
+#: what ``pgm train`` records of its command line, to resume the run on the same data
+RUN_JSON = "run.json"
 
 
 def _kv(text: str) -> tuple[str, object]:
@@ -36,10 +43,59 @@ def _kv(text: str) -> tuple[str, object]:
         return key, value
 
 
+def _seed(text: str) -> int:
+    try:
+        return check_seed(int(text), "--seed")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer in [0, 2**32), got {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _load_split(args, split: str, binary: bool) -> pgm_data.Dataset:
     """Grey data are binarized for binary models and dequantized for continuous ones."""
     return pgm_data.load(args.data, split, data_dir=args.data_dir, binarize=binary,
                          dequantize=not binary, limit=getattr(args, "limit", None))
+
+
+def _recorded(args, out: Path) -> dict:
+    """On ``--resume``: the run's own data and limit (``run.json``), in ``args`` where they
+    were left out; a value given that differs from the run's is refused."""
+    file = out / RUN_JSON
+    if not (out / checkpoint.LAST).is_file():
+        raise PGMError(f"--resume: {out} holds no run to resume (no {checkpoint.LAST})")
+    run = json.loads(file.read_text()) if file.is_file() else {
+        "data": checkpoint.load(out, checkpoint.LAST).get("data") or None, "limit": args.limit}
+    for flag, key in (("--data", "data"), ("--limit", "limit")):
+        given = getattr(args, key)
+        if given is not None and given != run.get(key):
+            raise PGMError(f"{flag}: the run in {out} was trained with {flag} {run.get(key)}; "
+                           f"resuming with {given} would change its data; leave {flag} out "
+                           "to resume on the run's own")
+        setattr(args, key, run.get(key))
+    return run
+
+
+def _check_same_config(args, model) -> None:
+    """``--set`` on ``--resume``: refused where it differs from the run's model settings."""
+    params = model_settings(type(model))
+    for key, value in args.set:
+        if key not in params:
+            raise PGMError(f"--set {key}: {model.name!r} has no setting {key!r}")
+        saved = model.config.get(key, params[key].default)
+        if (list(saved) if isinstance(saved, tuple) else saved) != (
+                list(value) if isinstance(value, tuple) else value):
+            raise PGMError(f"--set {key}={value!r}: the run in {args.out} was built with "
+                           f"{key}={saved!r}; a model's settings cannot change on resuming")
 
 
 def _describe(cls) -> str:
@@ -87,47 +143,64 @@ def cmd_train(args) -> int:
         if given:
             raise PGMError(f"{', '.join(given)}: only for GANs (adversarial training); "
                            f"{args.model!r} is fitted by SVI")
+    out = Path(args.out)
+    if args.resume:
+        _recorded(args, out)
+    if args.data is None:
+        raise PGMError(f"--data: expected one of {pgm_data.names()} (the data set to train "
+                       "on), got nothing")
     settings = {k: v for k, v in vars(args).items()
                 if k in Config.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
-    Config(**{**cls.defaults, **settings})  # bad settings fail before any work
+    if not args.resume:
+        Config(**{**cls.defaults, **settings})  # bad settings fail before any work
+    # everything that can fail on the user's input fails before the run folder is touched
     train = _load_split(args, "train", cls.binary)
     # GANs have no likelihood to validate on
     valid = None if adversarial else _load_split(args, "valid", cls.binary)
     if args.resume:
-        model, _ = checkpoint.load_model(args.out, checkpoint.LAST)
+        model, _ = checkpoint.load_model(out, checkpoint.LAST)
         if model.name != args.model:
-            raise PGMError(f"--resume: {args.out} holds a {model.name!r} run, not {args.model!r}")
+            raise PGMError(f"--resume: {out} holds a {model.name!r} run, not {args.model!r}")
+        _check_same_config(args, model)
     else:
-        model = build(args.model, shape=train.shape, **_data_config(cls, args, train))
+        model = build(args.model, seed=settings.get("seed", TrainConfig.seed),
+                      shape=train.shape, **_data_config(cls, args, train))
     # a GAN may train on more than the images: captions of their labels, another domain
     x, condition = model.training_data(train) if adversarial else (train.x, None)
+    model.check(x, "train")
     extra = {} if condition is None else {"condition": condition}
-    how = "adversarially " if adversarial else ""
-    sizes = f"{len(x)} train" + (f" / {len(valid)} valid" if valid is not None else "")
-    print(f"training {model.name} ({model.num_parameters:,} parameters) {how}on {args.data} "
-          f"({sizes}) -> {args.out}", file=sys.stderr)
-    try:
-        summary = trainer(model, x, *([] if adversarial else [valid.x]), out=args.out,
-                          resume=args.resume, data_name=args.data, **extra, **settings)
-    except Interrupted as e:
-        print(f"pgm: {e}", file=sys.stderr)
-        return 130
-    if adversarial:
-        print(f"discriminator loss {summary['d_loss']:.3f} (accuracy "
-              f"{summary['d_accuracy']:.2f}), generator loss {summary['g_loss']:.3f} after "
-              f"{summary['step']} generator steps; {summary['seconds']:.1f} s training")
-    else:
-        print(f"best valid NLL {summary['best_valid']:.2f} nats at epoch "
-              f"{summary['best_epoch']}; {summary['seconds']:.1f} s training")
-    with torch.no_grad(), evaluating(model):
-        if not adversarial:
-            grid = model.sample(64)
-        else:  # the loop's monitoring batch: noise, and the captions or images it reads
-            grid = model.render(model.generator_input(
-                64, torch.Generator().manual_seed(0), real=x[:64],
-                condition=None if condition is None else condition[:64]))
-    save_grid(grid, model.shape, Path(args.out) / "samples.png")
+    with rundir.claim(out, resume=args.resume, overwrite=args.overwrite, flag="--out"):
+        if not args.resume:
+            with atomic_write(out / RUN_JSON) as f:
+                f.write(json.dumps({"model": args.model, "data": args.data,
+                                    "limit": args.limit, "set": dict(args.set)},
+                                   indent=1).encode())
+        how = "adversarially " if adversarial else ""
+        sizes = f"{len(x)} train" + (f" / {len(valid)} valid" if valid is not None else "")
+        print(f"training {model.name} ({model.num_parameters:,} parameters) {how}on "
+              f"{args.data} ({sizes}) -> {out}", file=sys.stderr)
+        try:
+            summary = trainer(model, x, *([] if adversarial else [valid.x]), out=out,
+                              resume=args.resume, data_name=args.data, **extra, **settings)
+        except Interrupted as e:
+            print(f"pgm: {e}", file=sys.stderr)
+            return 130
+        if adversarial:
+            print(f"discriminator loss {summary['d_loss']:.3f} (accuracy "
+                  f"{summary['d_accuracy']:.2f}), generator loss {summary['g_loss']:.3f} after "
+                  f"{summary['step']} generator steps; {summary['seconds']:.1f} s training")
+        else:
+            print(f"best valid NLL {summary['best_valid']:.2f} nats at epoch "
+                  f"{summary['best_epoch']}; {summary['seconds']:.1f} s training")
+        with torch.no_grad(), evaluating(model), seeded(summary["config"]["seed"]):
+            if not adversarial:
+                grid = model.sample(64)
+            else:  # the loop's monitoring batch: noise, and the captions or images it reads
+                grid = model.render(model.generator_input(
+                    64, torch.Generator().manual_seed(0), real=x[:64],
+                    condition=None if condition is None else condition[:64]))
+        save_grid(grid, model.shape, out / "samples.png")
     return 0
 
 
@@ -163,8 +236,7 @@ def _eval_implicit(args, model, ckpt) -> int:
     t0 = time.perf_counter()
     clf, info = classifier(args.data, cache=args.classifier_cache, data_dir=args.data_dir)
     n = len(ds)
-    torch.manual_seed(args.seed)
-    with torch.no_grad():
+    with torch.no_grad(), seeded(args.seed):
         fake = torch.cat([model.sample(min(1000, n - i)) for i in range(0, n, 1000)])
     other = "valid" if args.split != "valid" else "test"
     reference = _load_split(args, other, model.binary).x  # a random subset of another split
@@ -192,11 +264,16 @@ def _eval_implicit(args, model, ckpt) -> int:
 
 def cmd_eval(args) -> int:
     model, ckpt = checkpoint.load_model(args.dir, args.which)
+    if args.data is None:  # the data set the run was trained on
+        args.data = ckpt.get("data") or None
+        if args.data not in pgm_data.names():
+            raise PGMError(f"--data: {ckpt['path']} does not record a data set pgm knows "
+                           f"({args.data!r}); name one of {pgm_data.names()}")
     if model.kind == "implicit":
         return _eval_implicit(args, model, ckpt)
     ds = _load_split(args, args.split, model.binary)
     t0 = time.perf_counter()
-    result = evaluate(model, ds.x)
+    result = evaluate(model, ds.x, seed=args.seed)
     result.update(model=model.name, config=model.config, data=args.data, split=args.split,
                   checkpoint=ckpt["path"], train_seconds=ckpt["state"]["seconds"],
                   eval_seconds=time.perf_counter() - t0, num_parameters=model.num_parameters)
@@ -208,12 +285,24 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _png_path(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise PGMError(f"--out: expected a PNG file to write, got the folder {path}")
+    if path.suffix.lower() != ".png":
+        raise PGMError(f"--out: expected a file name ending in .png, got {text!r}")
+    blocker = file_in_the_way(path.parent)
+    if blocker is not None:
+        raise PGMError(f"--out: cannot write {path}: {blocker} is a file, not a folder")
+    return path
+
+
 def cmd_sample(args) -> int:
+    out = _png_path(args.out)
     model, _ = checkpoint.load_model(args.dir, args.which)
-    torch.manual_seed(args.seed)
-    with torch.no_grad():
+    with torch.no_grad(), seeded(args.seed):
         x = model.sample(args.n)
-    print(save_grid(x, model.shape, args.out))
+    print(save_grid(x, model.shape, out))
     return 0
 
 
@@ -223,15 +312,28 @@ def cmd_demo(args) -> int:
     train, valid, test = (pgm_data.load("shapes", s) for s in ("train", "valid", "test"))
     t0 = time.perf_counter()
     for name, cfg in (("bernoulli", {}), ("mixture", {"components": args.components})):
-        model = build(name, shape=train.shape, **cfg)
+        model = build(name, seed=args.seed, shape=train.shape, **cfg)
+        # the demo replaces its own earlier output (and nothing else: a folder holding
+        # another run is refused as usual)
         fit(model, train.x, valid.x, out=out / name, data_name="shapes", epochs=args.epochs,
-            seed=args.seed, progress=not args.no_progress)
-        r = evaluate(model, test.x)
-        grid = save_grid(model.sample(64), model.shape, out / name / "samples.png")
+            seed=args.seed, progress=not args.no_progress,
+            overwrite=_is_demo(out / name, name))
+        r = evaluate(model, test.x, seed=args.seed)
+        with seeded(args.seed):
+            grid = save_grid(model.sample(64), model.shape, out / name / "samples.png")
         print(f"{name:<10} {model.num_parameters:>7,} parameters  test NLL "
               f"{r['nll_nats']:7.2f} nats  {r['bits_per_dim']:.4f} bits/dim  samples: {grid}")
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def _is_demo(out: Path, name: str) -> bool:
+    """Whether ``out`` holds a run of ``pgm demo`` (model ``name`` on shapes) or none."""
+    try:
+        ckpt = checkpoint.load(out, checkpoint.LAST)
+    except PGMError:
+        return not rundir.holds_run(out)
+    return ckpt.get("model") == name and ckpt.get("data") == "shapes"
 
 
 PROGRAM_JSON = "program.json"
@@ -242,39 +344,72 @@ def cmd_fit(args) -> int:
     from pgm.core.program import from_spec
 
     out = Path(args.out)
-    spec = {"model": args.model, "guide": args.guide, "data": args.data,
+    spec = {"model": _source_path(args.model), "guide": args.guide,
+            "data": str(Path(args.data).resolve()) if args.data else None,
             "set": dict(args.set), "plate": args.plate}
     if args.resume:
-        spec = _read_spec(out)
+        spec = _same_spec(spec, _read_spec(out), out)
     settings = {k: v for k, v in vars(args).items()
                 if k in TrainConfig.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
-    program = from_spec(spec)  # imports, reads and traces: fails before anything is written
-    TrainConfig(**{**program.defaults, **settings})
+    seed = settings.get("seed", TrainConfig.seed)
+    # imports, reads and traces: fails before anything is written
+    with seeded(seed):  # an automatic guide's initial values
+        program = from_spec(spec)
+    if program.num_data == 1 and (args.batch_size is not None or spec["plate"] != "data"):
+        flag = "--plate" if spec["plate"] != "data" else "--batch-size"
+        raise PGMError(f"{flag}: the model has no plate {spec['plate']!r} over more than one "
+                       "example, so there are no mini-batches to take; name the model's plate "
+                       "over its examples with --plate, or leave --batch-size out")
     if not args.resume:
-        spec.update(model=f"{Path(spec['model'].rpartition(':')[0]).resolve()}:"
-                          f"{spec['model'].rpartition(':')[2]}",
-                    data=str(Path(spec["data"]).resolve()) if spec["data"] else None,
-                    guide=program.config["guide"] or "none")
-        with atomic_write(out / PROGRAM_JSON) as f:
-            f.write(json.dumps(spec, indent=1).encode())
-    print(f"fitting {program.config['model']} (guide {spec['guide']}, latent sites "
-          f"{program.latent}, {program.num_data} examples) -> {out}", file=sys.stderr)
-    try:
-        summary = fit(program, out=out, resume=args.resume, **settings)
-    except Interrupted as e:
-        print(f"pgm: {e}", file=sys.stderr)
-        return 130
+        TrainConfig(**{**program.defaults, **settings})
+    with rundir.claim(out, resume=args.resume, overwrite=args.overwrite, flag="--out"):
+        if not args.resume:
+            spec["guide"] = program.config["guide"] or "none"
+            with atomic_write(out / PROGRAM_JSON) as f:
+                f.write(json.dumps(spec, indent=1).encode())
+        print(f"fitting {program.config['model']} (guide {spec['guide']}, latent sites "
+              f"{program.latent}, {program.num_data} examples) -> {out}", file=sys.stderr)
+        try:
+            summary = fit(program, out=out, resume=args.resume, **settings)
+        except Interrupted as e:
+            print(f"pgm: {e}", file=sys.stderr)
+            return 130
     print(f"final loss {summary['running']:.4g} after {summary['epoch']} epochs "
           f"({summary['seconds']:.1f} s); inspect with: pgm inspect {out}")
     return 0
+
+
+def _source_path(spec: str) -> str:
+    """``FILE.py:NAME`` with the file's absolute path (the run is rebuilt from anywhere)."""
+    path, _, name = spec.rpartition(":")
+    return f"{Path(path).resolve()}:{name}" if path else spec
+
+
+def _same_spec(given: dict, saved: dict, out: Path) -> dict:
+    """On ``pgm fit --resume``: the run's own program; what was given must match it."""
+    defaults = {"guide": None, "data": None, "set": {}, "plate": "data"}
+    changed = [f"{k} {v!r} (the run's: {saved.get(k, defaults.get(k))!r})"
+               for k, v in given.items()
+               if not (k in defaults and v == defaults[k]) and v != saved.get(k, defaults.get(k))]
+    if changed:
+        raise PGMError(f"--resume: the run in {out} fitted another program: "
+                       f"{'; '.join(changed)}; resume with the run's own, or start a new run")
+    return saved
 
 
 def _read_spec(run: Path) -> dict:
     file = Path(run) / PROGRAM_JSON
     if not file.is_file():
         raise PGMError(f"{run}: no {PROGRAM_JSON}; expected the directory of a `pgm fit` run")
-    return json.loads(file.read_text())
+    try:
+        spec = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PGMError(f"{file}: not valid JSON ({e})") from e
+    if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
+        raise PGMError(f"{file}: expected an object with the key 'model' (FILE.py:NAME); "
+                       "the file is damaged or not pgm's")
+    return spec
 
 
 def cmd_inspect(args) -> int:
@@ -323,22 +458,42 @@ def cmd_data(args) -> int:
 
 def _data_args(p, required=True):
     p.add_argument("--data", required=required, choices=pgm_data.names(),
-                   help="data set name")
+                   help="data set name" + ("" if required else
+                                           " (default: the one the run was trained on)"))
     p.add_argument("--data-dir", default=None,
                    help="directory of the data files (default: $PGM_DATA_DIR, the cache, "
                         "../shared/data)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    p.add_argument("--limit", type=_positive, default=None, help="use only the first N images")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as the one ``pgm: error:`` line every failure gets."""
+
+    def error(self, message: str):
+        sub = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
+        print(f"pgm: error: {sub}{message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _resume_args(p) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--resume", action="store_true",
+                   help="continue the run in OUT (from its last.pt, on its own data and "
+                        "settings)")
+    g.add_argument("--overwrite", action="store_true",
+                   help="replace the run in OUT (without it, a folder that holds a run is "
+                        "refused)")
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="pgm", description="Deep generative models on Pyro.")
+    ap = _Parser(prog="pgm", description="Deep generative models on Pyro.")
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="fit models to built-in data, print test NLL, save samples")
     p.add_argument("--out", default="runs/demo")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--components", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=_positive, default=10)
+    p.add_argument("--components", type=_positive, default=30)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)
 
@@ -349,20 +504,20 @@ def parser() -> argparse.ArgumentParser:
                        description="Fit MODEL by SVI, or a GAN adversarially; writes best.pt, "
                                    "last.pt, samples.png.")
     p.add_argument("model", help="model name (see `pgm list`)")
-    _data_args(p)
+    _data_args(p, required=False)
     p.add_argument("--out", required=True, help="run directory for checkpoints")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=_seed)
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps")
     p.add_argument("--clip-norm", type=float)
     p.add_argument("--max-seconds", type=float, help="stop after this much training time")
     p.add_argument("--set", type=_kv, action="append", default=[], metavar="KEY=VALUE",
                    help="model hyper-parameter, e.g. --set components=500")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    _resume_args(p)
     p.add_argument("--no-progress", action="store_true")
     g = p.add_argument_group("GANs (adversarial training)")
     g.add_argument("--lr-d", type=float, help="discriminator learning rate (default: --lr)")
@@ -376,11 +531,12 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="NLL (nats, bits/dim) of a trained model on a split; "
                                     "for GANs, Frechet distance and class coverage")
     p.add_argument("dir", help="run directory or checkpoint file")
-    _data_args(p)
+    _data_args(p, required=False)
     p.add_argument("--split", default="test", choices=pgm_data.SPLITS)
     p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--seed", type=int, default=0, help="seed of the samples (GANs)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="seed of the importance samples (latent models) or samples (GANs)")
     p.add_argument("--classifier-cache", default=None,
                    help="folder of pgm's feature classifiers for GAN metrics (default: "
                         "~/.cache/pgm/classifiers)")
@@ -388,9 +544,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw samples from a trained model into a PNG grid")
     p.add_argument("dir", help="run directory or checkpoint file")
-    p.add_argument("-n", type=int, default=64)
+    p.add_argument("-n", type=_positive, default=64)
     p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
     p.set_defaults(func=cmd_sample)
 
@@ -409,20 +565,20 @@ def parser() -> argparse.ArgumentParser:
                    help="a further keyword argument of the model, e.g. --set groups=8")
     p.add_argument("--plate", default="data", help="the plate that mini-batches subsample")
     p.add_argument("--out", required=True, help="run directory")
-    for flag in ("--epochs", "--batch-size", "--seed"):
+    for flag in ("--epochs", "--batch-size"):
         p.add_argument(flag, type=int)
+    p.add_argument("--seed", type=_seed)
     for flag in ("--lr", "--lr-decay", "--max-seconds", "--clip-norm"):
         p.add_argument(flag, type=float)
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in OUT (its program.json and last.pt)")
+    _resume_args(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("inspect", help="posterior of a `pgm fit` run: ArviZ summary and plots")
     p.add_argument("dir", help="run directory of `pgm fit`")
-    p.add_argument("--num-samples", type=int, default=1000)
-    p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-samples", type=_positive, default=1000)
+    p.add_argument("--chains", type=_positive, default=4)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--out", default=None, help="folder for summary.csv and plots "
                                                "(default DIR/inspect)")
     p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
@@ -436,15 +592,50 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in text:
+        text = f"{e.filename}: {e.strerror or text}"
+    return text or type(e).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """pgm's own warnings as one ``pgm: warning:`` line; others as Python shows them."""
+    if issubclass(category, PGMWarning):
+        print(f"pgm: warning: {_one_line(message)}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Every failure is one line ``pgm: error: ...`` on standard error and status 2 (130 on
+    Ctrl-C), never a traceback; ``PGM_DEBUG=1`` shows the traceback of an unexpected one.
+    """
     args = parser().parse_args(argv)
     if getattr(args, "action", None) == "download" and not args.name:
         parser().error("data download: expected a data set name")
+    warnings.showwarning = _show_warning
     try:
         return args.func(args)
-    except (PGMError, ValueError, TypeError) as e:
-        print(f"pgm: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("pgm: interrupted", file=sys.stderr)
+        return 130
+    except (PGMError, ValueError, TypeError, FloatingPointError, OSError) as e:
+        print(f"pgm: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except Exception as e:  # noqa: BLE001 - a bug of pgm's own: still one line
+        if os.environ.get("PGM_DEBUG"):
+            raise
+        print(f"pgm: error: unexpected {type(e).__name__}: {_one_line(e)} (a bug in pgm; "
+              "PGM_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
+    finally:
+        warnings.showwarning = _python_show_warning
 
 
 if __name__ == "__main__":

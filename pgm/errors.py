@@ -35,9 +35,10 @@ class UnknownNameError(PGMError, KeyError):
 def check_images(
     x: object, *, dim: int | None = None, binary: bool = False, name: str = "x"
 ) -> torch.Tensor:
-    """Validate a batch of flattened images and return it.
+    """Validate a batch of flattened images and return it, in torch's default dtype.
 
-    :param x: expected a floating tensor of shape ``(batch, dim)``.
+    :param x: expected a floating tensor of shape ``(batch, dim)``; float64, float16 and
+        bfloat16 are converted to the default dtype (float32) that pgm's models compute in.
     :param dim: the number of pixels the model expects, or ``None`` for any.
     :param binary: require every value to be 0 or 1.
     :param name: the argument's name, used in the error message.
@@ -56,6 +57,10 @@ def check_images(
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise DataError(f"{name}: expected finite values, got {bad} NaN or inf entries")
+    if x.dtype != torch.get_default_dtype():
+        x = x.to(torch.get_default_dtype())
+        if not bool(torch.isfinite(x).all()):
+            raise DataError(f"{name}: values too large for {torch.get_default_dtype()}")
     if binary and not bool(((x == 0) | (x == 1)).all()):
         bad = x[(x != 0) & (x != 1)]
         raise DataError(
@@ -94,3 +99,27 @@ def check_positive(value: object, name: str) -> float:
     if not (ok and 0 < value < float("inf")):
         raise ValueError(f"{name}: expected a positive finite number, got {value!r}")
     return float(value)
+
+
+#: seeds are passed to torch, Python's and NumPy's generators; NumPy's takes < 2**32
+SEED_RANGE = 2**32
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """Return ``value`` if it is an integer in ``[0, 2**32)``, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < SEED_RANGE:
+        raise ValueError(f"{name}: expected an integer in [0, 2**32), got {value!r}")
+    return value
+
+
+class PGMWarning(UserWarning):
+    """Base class of the warnings pgm gives: results that may not be what they seem."""
+
+
+def check_sizes(values: object, name: str) -> list[int]:
+    """Return ``values`` as a list if it is a non-empty list or tuple of positive integers
+    (layer sizes), else raise ``ValueError`` naming ``name``."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{name}: expected a non-empty list of layer sizes such as [200, 200], "
+                         f"got {values!r}")
+    return [check_positive_int(v, name) for v in values]

@@ -18,7 +18,7 @@ from torch import nn
 
 from pgm.adversarial.base import AdversarialModel
 from pgm.core import register
-from pgm.errors import check_positive_int
+from pgm.errors import check_sizes
 
 OUTPUTS = ("sigmoid", "linear")
 
@@ -47,7 +47,7 @@ class GAN(AdversarialModel):
     def __init__(self, shape=(1, 28, 28), latent: int = 100, hidden=(256, 512),
                  loss: str = "ns", output: str = "sigmoid", pixels: str = "grey",
                  temperature: float = 0.5):
-        hidden = [check_positive_int(h, "hidden") for h in hidden]
+        hidden = check_sizes(hidden, "hidden")
         if output not in OUTPUTS:
             raise ValueError(f"output: expected one of {list(OUTPUTS)}, got {output!r}")
         if output == "linear" and pixels != "grey":

@@ -23,7 +23,7 @@ from torch import nn
 
 from pgm.core import register
 from pgm.core.autoregressive import Autoregressive
-from pgm.errors import check_positive_int
+from pgm.errors import DataError, check_positive_int
 
 
 @register("rnade")
@@ -54,6 +54,19 @@ class RNADE(Autoregressive):
         self.bias = nn.Parameter(torch.zeros(3, d, k))
         with torch.no_grad():  # spread the initial means
             self.bias[1].copy_(torch.linspace(-1, 1, k).expand(d, k))
+
+    def check(self, x: object, name: str = "x") -> torch.Tensor:
+        """Validate real-valued data ``(batch, pixels)``; binary data is refused: a density
+        on the real line grows without bound on values that are all 0 or 1.
+
+        :raises DataError: as :func:`pgm.errors.check_images`, or every value 0 or 1.
+        """
+        x = super().check(x, name)
+        if x.numel() > x.shape[0] and bool(((x == 0) | (x == 1)).all()):
+            raise DataError(f"{name}: RNADE models real-valued pixels, got binary data (every "
+                            "value 0 or 1), on which its likelihood has no maximum; use a "
+                            "binary model (nade, fvsbn, ...) or grey data (pgm.data.dequantize)")
+        return x
 
     def conditionals(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Mixture parameters ``(logits_pi, mu, sigma)``, each ``(B, D, K)``, raster order."""

@@ -47,18 +47,23 @@ import torch
 from pgm.adversarial.base import AdversarialModel
 from pgm.core.base import direct_parameters, evaluating
 from pgm.errors import PGMError, check_nonnegative_int, check_positive, check_positive_int
-from pgm.infer import checkpoint
+from pgm.infer import checkpoint, rundir
 from pgm.infer.svi import (
     RESUMABLE,
+    Diverged,
     TrainConfig,
     _deferred_signals,
     adam,
     between_steps,
     budget_spent,
     epoch_order,
+    fingerprint,
     log_line,
+    payload,
     progress_bar,
+    restart_schedule,
     start,
+    write,
 )
 from pgm.viz import save_grid
 
@@ -66,10 +71,6 @@ from pgm.viz import save_grid
 SAMPLES = "samples"
 #: images of the fixed batch of z that diversity is measured on
 MONITOR_SIZE = 256
-
-
-class Diverged(PGMError, FloatingPointError):
-    """A player's loss became NaN or infinite."""
 
 
 class Collapsed(PGMError, RuntimeError):
@@ -166,23 +167,6 @@ def diversity(model: AdversarialModel, z: Any, real_spread: float) -> float:
         return mean_pairwise_distance(model.render(z)) / real_spread
 
 
-def _payload(model, opts, scheds, cfg, state, data_name, ema=None) -> dict[str, Any]:
-    # the keys of pgm.infer.svi's checkpoints, with one optimizer and schedule per player
-    return {
-        "model": model.name,
-        "config": model.config,
-        "state_dict": model.state_dict(),
-        "ema": None if ema is None else ema.state_dict(),
-        "optimizer": {k: o.state_dict() for k, o in opts.items()},
-        "scheduler": {k: s.state_dict() for k, s in scheds.items()},
-        "train_config": asdict(cfg),
-        "state": asdict(state),
-        "rng": torch.get_rng_state(),
-        "data": data_name,
-        "trainer": "adversarial",
-    }
-
-
 def averaged(model: AdversarialModel, ema) -> dict[str, torch.Tensor]:
     """``model``'s state dict with the generator's weights (and buffers) replaced by their
     moving average ``ema`` (a :class:`torch.optim.swa_utils.AveragedModel`)."""
@@ -212,6 +196,7 @@ def train(
     condition: torch.Tensor | None = None,
     out: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     data_name: str = "",
     on_step: Callable[[int, dict[str, float]], None] | None = None,
     **settings: Any,
@@ -225,16 +210,21 @@ def train(
     :param out: directory for ``last.pt``/``best.pt`` (the same, written after every epoch:
         a GAN has no validation score to pick a best one by; with ``ema``, ``best.pt``
         holds the averaged generator and ``last.pt`` the trained one, to resume from) and
-        ``samples/``; ``None`` writes nothing.
-    :param resume: continue from ``out/last.pt`` with its settings; those of
-        :data:`ADVERSARIAL_RESUMABLE` may be changed.
+        ``samples/``; ``None`` writes nothing. A directory that already holds a run is
+        refused unless ``resume`` or ``overwrite``; one that another process is writing is
+        refused (:mod:`pgm.infer.rundir`).
+    :param resume: continue from ``out/last.pt`` with its settings, on its data (both
+        checked); only those of :data:`ADVERSARIAL_RESUMABLE` may be changed.
+    :param overwrite: replace the run in ``out`` (its files are deleted first).
     :param data_name: recorded in the checkpoints.
     :param on_step: called as ``on_step(d_step, figures)`` after every mini-batch, with
         ``figures`` the batch's ``d_loss``, ``d_accuracy`` and (after a generator step)
         ``g_loss``.
     :param settings: fields of :class:`AdversarialConfig`; unset ones come from
         ``model.defaults``, then the dataclass.
-    :raises Diverged: on a non-finite loss, before the step that would apply it.
+    :raises Diverged: on a non-finite loss, before the step that would apply it, or
+        non-finite parameters at a checkpoint (the last good checkpoint is kept).
+    :raises PGMError: ``out`` cannot be used, or resuming with other settings or data.
     :raises Collapsed: when the discriminator wins outright or the samples collapse,
         after writing ``last.pt``.
     :raises Interrupted: on SIGINT/SIGTERM, after writing ``last.pt``.
@@ -242,8 +232,9 @@ def train(
     if not isinstance(model, AdversarialModel):
         raise TypeError(f"model: expected a GAN (pgm.adversarial.AdversarialModel), got "
                         f"{type(model).__name__}; fit other models with pgm.fit")
-    cfg, ckpt, out = start(model, settings, out, resume, AdversarialConfig,
-                           ADVERSARIAL_RESUMABLE, "adversarial")
+    if not resume:  # bad settings fail before the run folder is touched
+        start(model, settings, None, False, AdversarialConfig, ADVERSARIAL_RESUMABLE,
+              "adversarial", {})
     train = model.check(train, "train")
     if model.conditional != (condition is not None):
         what = ("expected a tensor (n, ...) aligned with train, got None"
@@ -253,6 +244,16 @@ def train(
     if condition is not None and len(condition) != len(train):
         raise ValueError(f"condition: expected one per training image ({len(train)}), "
                          f"got {len(condition)}")
+    with rundir.claim(out, resume=resume, overwrite=overwrite):
+        return _train(model, train, condition, out, resume, data_name, on_step, settings)
+
+
+def _train(model, train, condition, out, resume, data_name, on_step, settings):
+    data = {"name": data_name, "n": len(train), "fingerprint": fingerprint(train, condition)}
+    cfg, ckpt, out = start(model, settings, out, resume, AdversarialConfig,
+                           ADVERSARIAL_RESUMABLE, "adversarial", data)
+    if ckpt is not None and not data_name:
+        data["name"] = ckpt.get("data", "")
     lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
 
     pyro.set_rng_seed(cfg.seed)
@@ -270,9 +271,7 @@ def train(
         for k, flag, lr in (("generator", "lr", cfg.lr), ("discriminator", "lr_d", lr_d)):
             if flag in settings or (k == "discriminator" and "lr" in settings
                                     and cfg.lr_d is None):
-                for g in opts[k].param_groups:  # a new schedule from the resumed step on
-                    g["lr"] = lr
-                scheds[k].base_lrs, scheds[k]._last_lr = [lr], [lr]
+                restart_schedule(opts[k], scheds[k], lr)  # from the resumed step on
         state = _State(**ckpt["state"])
         torch.set_rng_state(ckpt["rng"])
     else:
@@ -295,12 +294,15 @@ def train(
 
     def save(*names: str) -> None:
         if out is not None:
-            payload = _payload(model, opts, scheds, cfg, state, data_name, ema)
+            content = payload(model, cfg, state, data, trainer="adversarial",
+                              ema=None if ema is None else ema.state_dict(),
+                              optimizer={k: o.state_dict() for k, o in opts.items()},
+                              scheduler={k: s.state_dict() for k, s in scheds.items()})
             for name in names:
                 if name == checkpoint.BEST and ema is not None:  # what to sample from
-                    checkpoint.save(out / name, {**payload, "state_dict": averaged(model, ema)})
+                    write(out / name, {**content, "state_dict": averaged(model, ema)}, state)
                 else:
-                    checkpoint.save(out / name, payload)
+                    write(out / name, content, state)
 
     def lrs() -> tuple[float, float]:
         return scheds["generator"].get_last_lr()[0], scheds["discriminator"].get_last_lr()[0]

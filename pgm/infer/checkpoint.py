@@ -4,6 +4,9 @@ A checkpoint is a ``torch.save`` dictionary holding the model's name and
 config (enough to rebuild it with :func:`pgm.core.build`), its
 ``state_dict``, and the trainer's state (optimizer, schedule, position in the
 epoch, random-number state, history), so that training resumes exactly.
+
+A checkpoint never holds non-finite values: :func:`save` refuses them
+(:class:`NonFiniteError`) and the file already there, the last good one, stays.
 """
 
 from __future__ import annotations
@@ -20,10 +23,42 @@ from pgm.io import atomic_write
 FORMAT = "pgm-checkpoint"
 VERSION = 1
 LAST, BEST = "last.pt", "best.pt"
+#: what every checkpoint holds (:func:`load` checks)
+REQUIRED = ("model", "config", "state_dict")
+#: what a checkpoint to resume training from holds besides (:func:`check_resumable`)
+RESUMABLE = ("optimizer", "scheduler", "train_config", "state", "rng")
+
+
+class NonFiniteError(CheckpointError, FloatingPointError):
+    """A checkpoint was not written because it would hold NaN or infinite values."""
+
+
+def non_finite(payload: Any, prefix: str = "") -> list[str]:
+    """Names (dotted paths) of the floating-point tensors in ``payload`` (nested dicts,
+    lists and tuples) that hold a NaN or an infinity."""
+    if isinstance(payload, torch.Tensor):
+        ok = not payload.is_floating_point() or bool(torch.isfinite(payload).all())
+        return [] if ok else [prefix or "value"]
+    if isinstance(payload, dict):
+        items = payload.items()
+    elif isinstance(payload, (list, tuple)):
+        items = enumerate(payload)
+    else:
+        return []
+    return [bad for k, v in items for bad in non_finite(v, f"{prefix}.{k}" if prefix else str(k))]
 
 
 def save(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` to ``path`` atomically (:func:`pgm.io.atomic_write`)."""
+    """Write ``payload`` to ``path`` atomically (:func:`pgm.io.atomic_write`).
+
+    :raises NonFiniteError: a tensor of ``payload`` holds NaN or infinite values; nothing
+        is written, so the file already at ``path`` (the last good checkpoint) stays.
+    """
+    bad = non_finite(payload)
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise NonFiniteError(f"checkpoint: not writing {path}: non-finite values in "
+                             f"{', '.join(bad[:3])}{more}; the last good checkpoint is kept")
     with atomic_write(path) as f:
         torch.save({"format": FORMAT, "version": VERSION, **payload}, f)
     return Path(path)
@@ -58,7 +93,20 @@ def load(path: str | Path, which: str = BEST) -> dict[str, Any]:
     if ckpt.get("version") != VERSION:
         raise CheckpointError(
             f"checkpoint: {file} has format version {ckpt.get('version')}, expected {VERSION}")
+    missing = [k for k in REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"checkpoint: {file} lacks {missing}; it is damaged or was not "
+                              "written by pgm's trainer")
     ckpt["path"] = str(file)
+    return ckpt
+
+
+def check_resumable(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """``ckpt`` if it holds a trainer's state to resume from, else a :class:`CheckpointError`."""
+    missing = [k for k in RESUMABLE if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"checkpoint: {ckpt['path']} lacks {missing}, so training cannot "
+                              "resume from it; it is damaged or holds weights only")
     return ckpt
 
 

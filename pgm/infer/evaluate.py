@@ -8,6 +8,7 @@ import torch
 
 from pgm.core import GenerativeModel
 from pgm.core.base import evaluating
+from pgm.core.seeding import seeded
 
 
 @torch.no_grad()
@@ -29,10 +30,18 @@ def bits_per_dim(nll_nats: float, dim: int) -> float:
     return nll_nats / (dim * math.log(2))
 
 
-def evaluate(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000) -> dict:
-    """``{"nll_nats", "bits_per_dim", "n"}`` for the images ``x``."""
-    model.check(x)
-    v = nll(model, x, batch_size)
+def evaluate(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000,
+             seed: int = 0) -> dict:
+    """``{"nll_nats", "bits_per_dim", "n"}`` for the images ``x`` ``(n, pixels)``.
+
+    :param seed: seeds the draws of an estimated log-likelihood (a latent model's
+        importance samples), so that evaluating a model twice gives the same figure; the
+        caller's random state is left as it was.
+    :raises DataError: ``x`` is not data the model takes.
+    """
+    x = model.check(x)
+    with seeded(seed):
+        v = nll(model, x, batch_size)
     return {"nll_nats": v, "bits_per_dim": bits_per_dim(v, model.dim), "n": int(x.shape[0])}
 
 

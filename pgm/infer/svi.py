@@ -20,10 +20,12 @@ checkpoint.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,8 +38,17 @@ from tqdm.auto import tqdm
 from pgm.core import GenerativeModel
 from pgm.core.base import direct_parameters
 from pgm.core.program import Program
-from pgm.errors import PGMError, check_nonnegative_int, check_positive, check_positive_int
-from pgm.infer import checkpoint
+from pgm.core.seeding import seeded
+from pgm.errors import (
+    PGMError,
+    PGMWarning,
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    check_seed,
+)
+from pgm.infer import checkpoint, rundir
+from pgm.infer.diagnose import diagnose
 from pgm.infer.evaluate import nll
 
 
@@ -76,7 +87,10 @@ class TrainConfig:
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise ValueError(f"max_seconds: expected a positive number, got {self.max_seconds!r}")
         check_nonnegative_int(self.log_every, "log_every")
-        if not (0 < self.lr_decay <= 1):
+        check_seed(self.seed)
+        if self.clip_norm is not None:
+            check_positive(self.clip_norm, "clip_norm")
+        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay: expected a number in (0, 1], got {self.lr_decay!r}")
 
 
@@ -90,6 +104,7 @@ class _State:
     best_epoch: int = -1
     stale: int = 0  # epochs since the best
     running: float = 0.0  # moving average of the training loss in this epoch
+    first_loss: float = math.nan  # the loss of the first step (the untrained model)
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -154,32 +169,77 @@ def step(model: GenerativeModel, opt: torch.optim.Optimizer, loss_fn, x: torch.T
     return value
 
 
-def _payload(model, opt, sched, cfg, state, data_name):
+class Diverged(PGMError, FloatingPointError):
+    """Training diverged: a loss or the parameters became NaN or infinite."""
+
+
+class DivergenceWarning(PGMWarning):
+    """The training loss ended far above where it started, without becoming NaN."""
+
+
+def fingerprint(*data: Any) -> str:
+    """A digest of training data (tensors, or a program's dict of arguments): what a
+    checkpoint records so that resuming on other data is refused."""
+    h = hashlib.blake2b(digest_size=16)
+
+    def add(v: Any) -> None:
+        if isinstance(v, Mapping):
+            for k in sorted(v):
+                h.update(str(k).encode())
+                add(v[k])
+        elif isinstance(v, torch.Tensor):
+            t = v.detach().cpu().contiguous().reshape(-1)
+            h.update(f"{tuple(v.shape)}{v.dtype}".encode())
+            h.update(t.view(torch.uint8).numpy() if t.numel() else b"")
+        else:
+            h.update(repr(v).encode())
+
+    for v in data:
+        add(v)
+    return h.hexdigest()
+
+
+def payload(model: GenerativeModel, cfg: TrainConfig, state: Any, data: Mapping[str, Any],
+            **trainer: Any) -> dict[str, Any]:
+    """What a checkpoint holds (:mod:`pgm.infer.checkpoint`): the model, its settings and
+    state, the data it trains on (``data``: ``name``, ``n``, ``fingerprint``) and the
+    random state, and ``trainer``'s own entries (optimizers, schedules, ...)."""
     return {
         "model": model.name,
         "config": model.config,
         "state_dict": model.state_dict(),
-        "optimizer": opt.state_dict(),
-        "scheduler": sched.state_dict(),
         "train_config": asdict(cfg),
         "state": asdict(state),
         "rng": torch.get_rng_state(),
-        "data": data_name,
+        "data": data["name"],
+        "data_n": data["n"],
+        "data_fingerprint": data["fingerprint"],
+        **trainer,
     }
 
 
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
 def start(model: GenerativeModel, settings: Mapping[str, Any], out: str | Path | None,
-          resume: bool, config: type[TrainConfig], resumable: tuple[str, ...], trainer: str
-          ) -> tuple[TrainConfig, dict[str, Any] | None, Path | None]:
+          resume: bool, config: type[TrainConfig], resumable: tuple[str, ...], trainer: str,
+          data: Mapping[str, Any]) -> tuple[TrainConfig, dict[str, Any] | None, Path | None]:
     """The beginning every trainer shares: its settings, and on resume its checkpoint.
 
     Unknown settings are refused by name. A new run's settings are ``settings`` over
-    ``model.defaults``; a resumed run keeps the checkpoint's own, except ``resumable``
-    ones given again (when to stop, a new learning-rate schedule).
+    ``model.defaults``; a resumed run keeps the checkpoint's own. Only ``resumable``
+    settings (when to stop, a new learning-rate schedule) may be given a new value on
+    resume; the others, and the training data, must be the run's own.
 
     :param trainer: the trainer's name, recorded as ``"trainer"`` in its checkpoints
         (SVI's omit it); a checkpoint of another trainer is refused.
+    :param data: ``{"name", "n", "fingerprint"}`` of the training data (:func:`fingerprint`).
     :returns: ``(config, checkpoint or None, out as a Path or None)``.
+    :raises PGMError: on resume, a checkpoint of another trainer, another setting, or
+        other data than the run's.
     """
     unknown = set(settings) - set(config.__dataclass_fields__)
     if unknown:
@@ -188,14 +248,29 @@ def start(model: GenerativeModel, settings: Mapping[str, Any], out: str | Path |
     out = Path(out) if out is not None else None
     if resume and out is None:
         raise ValueError("resume: needs out, the directory of the interrupted run")
-    ckpt = checkpoint.load(out, checkpoint.LAST) if resume else None
+    ckpt = checkpoint.check_resumable(checkpoint.load(out, checkpoint.LAST)) if resume else None
     if ckpt is None:
         return config(**{**model.defaults, **settings}), None, out
     if ckpt.get("trainer", "svi") != trainer:
         raise PGMError(f"resume: {ckpt['path']} was written by {ckpt.get('trainer', 'svi')} "
                        f"training, not {trainer}")
+    saved = ckpt["train_config"]
+    changed = [f"{k}={saved.get(k)!r} (given {v!r})" for k, v in settings.items()
+               if k not in resumable and k != "progress" and not _same(saved.get(k), v)]
+    if changed:
+        raise PGMError(f"resume: the run in {out} was trained with {', '.join(changed)}; only "
+                       f"{', '.join(resumable)} may change on resuming; start a new run to "
+                       "change the others")
+    if data["name"] and ckpt.get("data") and data["name"] != ckpt["data"]:
+        raise PGMError(f"resume: the run in {out} was trained on {ckpt['data']!r}, "
+                       f"not {data['name']!r}")
+    if ckpt.get("data_fingerprint") not in (None, data["fingerprint"]):
+        raise PGMError(f"resume: the run in {out} was trained on other data "
+                       f"({ckpt.get('data_n')} examples of {ckpt.get('data') or 'its data'!r}) "
+                       f"than given now ({data['n']} examples); resume it on its own data "
+                       "(the same data set and limit)")
     stop = {k: settings[k] for k in resumable if k in settings}
-    cfg = config(**{**ckpt["train_config"], **stop, "progress": settings.get("progress", True)})
+    cfg = config(**{**saved, **stop, "progress": settings.get("progress", True)})
     return cfg, ckpt, out
 
 
@@ -260,6 +335,7 @@ def fit(
     data: Mapping[str, Any] | None = None,
     out: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     data_name: str = "",
     on_step: Callable[[int, float], None] | None = None,
     **settings: Any,
@@ -268,28 +344,42 @@ def fit(
 
     :param model: any :class:`~pgm.core.GenerativeModel` (a
         :class:`~pgm.core.program.Program` included), or a plain Pyro model function or
-        ``PyroModule``, which is wrapped as ``Program(model, guide, data)``; the summary's
-        ``"model"`` is the model trained.
+        ``PyroModule``, which is wrapped as ``Program(model, guide, data)`` (built under
+        ``seed``); the summary's ``"model"`` is the model trained.
     :param train: training images ``(n, pixels)``; for a program, its example indices
         (by default all of them).
     :param guide: for a plain Pyro model only: its guide or an automatic guide's name.
     :param data: for a plain Pyro model only: its keyword arguments.
     :param valid: validation images ``(m, pixels)`` for the per-epoch NLL and early
         stopping, or ``None``.
-    :param out: directory for ``best.pt``/``last.pt``; ``None`` writes nothing.
-    :param resume: continue from ``out/last.pt`` with its settings; only ``epochs``,
-        ``patience`` and ``max_seconds`` (when to stop) and ``lr`` and ``lr_decay`` (a new
-        learning-rate schedule from the resumed point on) may be changed on resuming.
+    :param out: directory for ``best.pt``/``last.pt``; ``None`` writes nothing. A
+        directory that already holds a run is refused unless ``resume`` or ``overwrite``;
+        one that another process is writing is refused (:mod:`pgm.infer.rundir`).
+    :param resume: continue from ``out/last.pt`` with its settings and on its data (both
+        checked); only ``epochs``, ``patience``, ``max_seconds``, ``log_every`` (when to
+        stop, what to print) and ``lr`` and ``lr_decay`` (a new learning-rate schedule from
+        the resumed point on) may be changed on resuming.
+    :param overwrite: replace the run in ``out`` (its files are deleted first).
     :param data_name: recorded in the checkpoints.
     :param on_step: called as ``on_step(step, loss)`` after every optimizer step.
     :param settings: fields of :class:`TrainConfig`; unset ones come from
-        ``model.defaults``, then the dataclass.
+        ``model.defaults``, then the dataclass. ``seed`` fixes everything random in the
+        run: a plain Pyro model's automatic guide's initial values, the order of the data,
+        every draw of the ELBO's estimates.
+    :raises Diverged: the loss or the parameters became non-finite (the message names the
+        site, the parameter and the violated constraint when it can find them); the last
+        good checkpoint is kept.
+    :raises Interrupted: on SIGINT/SIGTERM, after writing ``last.pt``.
+    :raises PGMError: ``out`` cannot be used (:class:`~pgm.infer.rundir.RunDirError`), or
+        resuming with other settings or data than the run's.
+    :warns DivergenceWarning: the training loss ended far above where it started.
     """
     if not isinstance(model, GenerativeModel):
         if not callable(model):
             raise TypeError(f"model: expected a pgm model or a Pyro model function, "
                             f"got {type(model).__name__}")
-        model = Program(model, guide, data)
+        with seeded(settings.get("seed", TrainConfig.seed)):  # automatic guides' start
+            model = Program(model, guide, data)
     elif data is not None:
         raise TypeError("data: only for a plain Pyro model; a pgm model takes train")
     if model.kind == "implicit":
@@ -299,10 +389,21 @@ def fit(
         if not isinstance(model, Program):
             raise TypeError(f"train: {model.name or type(model).__name__} needs training data")
         train = model.indices()
-    cfg, ckpt, out = start(model, settings, out, resume, TrainConfig, RESUMABLE, "svi")
+    if not resume:  # bad settings fail before the run folder is touched
+        start(model, settings, None, False, TrainConfig, RESUMABLE, "svi", {})
     train = model.check(train, "train")
     if valid is not None:
         valid = model.check(valid, "valid")
+    with rundir.claim(out, resume=resume, overwrite=overwrite):
+        return _fit(model, train, valid, out, resume, data_name, on_step, settings)
+
+
+def _fit(model, train, valid, out, resume, data_name, on_step, settings) -> dict[str, Any]:
+    data = {"name": data_name, "n": len(train),
+            "fingerprint": fingerprint(train, getattr(model, "data", None))}
+    cfg, ckpt, out = start(model, settings, out, resume, TrainConfig, RESUMABLE, "svi", data)
+    if ckpt is not None and not data_name:
+        data["name"] = ckpt.get("data", "")
 
     pyro.set_rng_seed(cfg.seed)
     opt = adam(model.parameters(), lr=cfg.lr)
@@ -312,9 +413,7 @@ def fit(
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         if "lr" in settings:  # a new schedule starts from the resumed step
-            for g in opt.param_groups:
-                g["lr"] = cfg.lr
-            sched.base_lrs, sched._last_lr = [cfg.lr], [cfg.lr]
+            restart_schedule(opt, sched, cfg.lr)
         sched.gamma = cfg.lr_decay
         state = _State(**ckpt["state"])
         torch.set_rng_state(ckpt["rng"])
@@ -324,7 +423,8 @@ def fit(
 
     def save(name: str) -> None:
         if out is not None:
-            checkpoint.save(out / name, _payload(model, opt, sched, cfg, state, data_name))
+            write(out / name, payload(model, cfg, state, data, optimizer=opt.state_dict(),
+                                      scheduler=sched.state_dict()), state)
 
     n, bs = train.shape[0], cfg.batch_size
     loss_fn = model.elbo().differentiable_loss
@@ -347,12 +447,13 @@ def fit(
                     value = step(model, opt, loss_fn, x, n, cfg.clip_norm,
                                  validate=state.step == 0)
                 except FloatingPointError as e:
-                    raise FloatingPointError(
-                        f"training diverged at epoch {state.epoch} step {state.step}: {e}; "
-                        f"lower lr (now {sched.get_last_lr()[0]:g}) or set clip_norm"
-                    ) from e.__cause__
+                    bar.close()
+                    raise diverged(state, e, sched.get_last_lr()[0],
+                                   diagnose(model, model.guide, x, num_data=n), out) from e
                 state.batch, state.step = b + 1, state.step + 1
                 state.running = value if b == 0 else 0.98 * state.running + 0.02 * value
+                if state.step == 1:
+                    state.first_loss = value
                 bar.update()
                 bar.set_postfix(epoch=state.epoch, loss=f"{state.running:.2f}")
                 if on_step is not None:
@@ -382,7 +483,53 @@ def fit(
             if finished():
                 bar.write(finished())
     bar.close()
+    exploded(state)
     if valid is not None and out is not None and (out / checkpoint.BEST).is_file():
         checkpoint.restore(model, checkpoint.load(out, checkpoint.BEST))
     return {"config": asdict(cfg), **asdict(state), "model": model}
 
+
+def restart_schedule(opt: torch.optim.Optimizer, sched: Any, lr: float) -> None:
+    """Start a new learning-rate schedule at ``lr`` from the current step (on resuming with
+    a new ``lr``): the optimizer's groups and the scheduler's base and current rate."""
+    for g in opt.param_groups:
+        g["lr"] = lr
+    sched.base_lrs = [lr] * len(opt.param_groups)
+    sched._last_lr = [lr] * len(opt.param_groups)  # what get_last_lr() reports until step()
+
+
+def write(path: Path, content: dict[str, Any], state: Any) -> None:
+    """Write a checkpoint; one that would hold non-finite values is not written, and
+    training stops there (:class:`Diverged`) with the last good checkpoint kept."""
+    try:
+        checkpoint.save(path, content)
+    except checkpoint.NonFiniteError as e:
+        raise Diverged(f"training diverged at epoch {state.epoch} step {state.step}: {e}; "
+                       "lower the learning rate or set clip_norm") from None
+
+
+def diverged(state: Any, error: BaseException, lr: float, faults: list[str],
+             out: Path | None) -> Diverged:
+    """The error a non-finite loss ends SVI with: where, why (``faults``, from
+    :func:`~pgm.infer.diagnose.diagnose`) and what to try."""
+    if faults:
+        why = "; ".join(faults[:4]) + (f"; and {len(faults) - 4} more" if len(faults) > 4 else "")
+        advice = ("a parameter that must stay in a range needs that constraint (pyro.param(..., "
+                  "constraint=...)); else lower lr" if any("violates" in f for f in faults)
+                  else "lower lr")
+    else:
+        why, advice = "no site or parameter is at fault; the gradient step overflowed", \
+            "lower lr or set clip_norm"
+    kept = f"; the last good checkpoint is in {out}" if out is not None else ""
+    return Diverged(f"training diverged at epoch {state.epoch} step {state.step} ({error}): "
+                    f"{why}. Try: {advice} (lr now {lr:g}){kept}")
+
+
+def exploded(state: Any) -> None:
+    """Warn when the training loss ended far above the untrained model's (more than three
+    times its size): training that diverged without becoming NaN."""
+    first, last = state.first_loss, state.running
+    if math.isfinite(first) and state.step > 1 and last > first + 2 * max(abs(first), 1.0):
+        warnings.warn(f"the training loss rose from {first:.4g} (first step) to {last:.4g}: "
+                      "training diverged; lower lr or set clip_norm", DivergenceWarning,
+                      stacklevel=3)

@@ -39,7 +39,7 @@ from pgm.adversarial.base import AdversarialModel
 from pgm.adversarial.gan import _mlp
 from pgm.core import register
 from pgm.distributions import DiagonalNormalMixture, ProductBernoulli, SwissRoll
-from pgm.errors import check_positive, check_positive_int
+from pgm.errors import check_positive, check_positive_int, check_sizes
 
 PRIORS = ("normal", "mixture", "swiss-roll")
 POSTERIORS = ("deterministic", "gaussian")
@@ -82,7 +82,7 @@ class AdversarialAutoencoder(AdversarialModel):
     def __init__(self, shape=(1, 28, 28), latent: int = 8, hidden=(512, 512),
                  prior: str = "normal", posterior: str = "deterministic",
                  weight: float = 3.0, loss: str = "ns"):
-        hidden = [check_positive_int(h, "hidden") for h in hidden]
+        hidden = check_sizes(hidden, "hidden")
         if prior not in PRIORS:
             raise ValueError(f"prior: expected one of {list(PRIORS)}, got {prior!r}")
         if posterior not in POSTERIORS:

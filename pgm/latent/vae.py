@@ -38,7 +38,7 @@ from torch import nn
 from pgm.core import GenerativeModel, register
 from pgm.core.base import marginal_logits
 from pgm.distributions import DiagonalNormalMixture, ProductBernoulli
-from pgm.errors import check_nonnegative_int, check_positive_int
+from pgm.errors import check_nonnegative_int, check_positive_int, check_sizes
 from pgm.infer.iwae import IWAE_ELBO
 
 PRIORS = ("normal", "mog", "vamp")
@@ -99,8 +99,8 @@ class VAE(GenerativeModel):
         if not 1 <= len(sizes) <= 2:
             raise ValueError(f"latent: expected an int or a list of two ints, got {latent!r}")
         sizes = [check_positive_int(s, "latent") for s in sizes]
-        hidden = [check_positive_int(h, "hidden") for h in hidden]
-        hidden2 = [check_positive_int(h, "hidden2") for h in hidden2]
+        hidden = check_sizes(hidden, "hidden")
+        hidden2 = check_sizes(hidden2, "hidden2")
         if len(sizes) == 2 and (prior != "normal" or analytic_kl):
             raise ValueError("prior, analytic_kl: two stochastic layers take the 'normal' prior "
                              "on z2 and the Monte Carlo KL")

@@ -80,7 +80,8 @@ def test_early_stopping_and_best_checkpoint(tmp_path):
     best = min(h["valid_nll"] for h in s["history"])
     assert s["best_valid"] == best
     assert abs(pgm.infer.nll(m, v) - best) < 1e-4  # the model ends at its best weights
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temp files
+    # no temporary files; the lock is gone with the run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
     # resuming a run that stopped early trains no further
     again = pgm.fit(m, x, v, out=tmp_path, resume=True, progress=False)
     assert again["step"] == s["step"]
@@ -103,8 +104,11 @@ def test_resume_with_a_new_learning_rate_schedule(tmp_path):
                 progress=False)
     assert [h["lr"] for h in s["history"]] == pytest.approx([0.05, 0.025, 0.01, 0.009])
     assert s["config"]["lr"] == 0.01 and s["config"]["lr_decay"] == 0.9
-    # settings other than when to stop and the schedule stay the checkpoint's
-    s = pgm.fit(m, x, out=tmp_path, resume=True, epochs=5, batch_size=7, progress=False)
+    # settings other than when to stop and the schedule are the checkpoint's: another value
+    # is refused by name, not silently ignored
+    with pytest.raises(pgm.errors.PGMError, match=r"batch_size=50 \(given 7\)"):
+        pgm.fit(m, x, out=tmp_path, resume=True, epochs=5, batch_size=7, progress=False)
+    s = pgm.fit(m, x, out=tmp_path, resume=True, epochs=5, batch_size=50, progress=False)
     assert s["config"]["batch_size"] == 50 and s["history"][-1]["lr"] == pytest.approx(0.0081)
 
 
