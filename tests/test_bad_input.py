@@ -51,3 +51,40 @@ def test_fit_rejects_bad_settings(model, setting, match):
 def test_fit_rejects_unknown_setting(model):
     with pytest.raises(TypeError, match="unknown settings \\['epoch'\\]"):
         pgm.fit(model, torch.zeros(4, 9), epoch=3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_log_prob_takes_other_float_dtypes(model, dtype):
+    """Converted to float32, not a torch dtype error; the value is the float32 one."""
+    x = torch.tensor([[0.0, 1.0] * 4 + [1.0]])
+    assert torch.equal(model.log_prob(x.to(dtype)), model.log_prob(x))
+
+
+def test_fit_settings_checked_like_the_cli(model):
+    for setting, match in (({"clip_norm": -1.0}, "clip_norm: expected a positive finite"),
+                           ({"clip_norm": 0}, "clip_norm: expected a positive finite"),
+                           ({"seed": -1}, r"seed: expected an integer in \[0, 2\*\*32\)"),
+                           ({"seed": 2**70}, r"seed: expected an integer in \[0, 2\*\*32\)")):
+        with pytest.raises(ValueError, match=match):
+            pgm.fit(model, torch.zeros(4, 9), progress=False, **setting)
+
+
+def test_resume_on_other_data_is_refused(model, tmp_path):
+    x = torch.bernoulli(torch.full((20, 9), 0.4), generator=torch.Generator().manual_seed(1))
+    pgm.fit(model, x, out=tmp_path, epochs=1, progress=False, data_name="mine")
+    with pytest.raises(pgm.errors.PGMError, match=r"trained on other data \(20 examples"):
+        pgm.fit(model, x[:10], out=tmp_path, resume=True, epochs=2, progress=False)
+    with pytest.raises(pgm.errors.PGMError, match="trained on 'mine', not 'theirs'"):
+        pgm.fit(model, x, out=tmp_path, resume=True, epochs=2, progress=False,
+                data_name="theirs")
+    s = pgm.fit(model, x, out=tmp_path, resume=True, epochs=2, progress=False)
+    assert s["epoch"] == 2
+
+
+@pytest.mark.parametrize("config,match", [
+    ({"components": "3"}, "components: expected int, got str '3'"),
+    ({"component": 3}, r"unknown setting\(s\) \['component'\]; it takes components="),
+])
+def test_build_names_bad_config(config, match):
+    with pytest.raises(ValueError, match=match):
+        pgm.build("mixture", shape=(1, 3, 3), **config)
