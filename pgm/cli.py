@@ -1,4 +1,4 @@
-"""The ``pgm`` command line: demo, list, train, eval, sample, fit, inspect, data.
+"""The ``pgm`` command line: demo, list, train, eval, sample, fit, inspect, predict, data.
 
 Every sub-command has ``--help``. Errors that pgm raises on purpose print as
 one line ``pgm: error: ...`` and exit with status 2.
@@ -33,6 +33,16 @@ from pgm.viz import save_grid
 RUN_JSON = "run.json"
 
 
+def _settings(pairs: list[tuple[str, object]], flag: str = "--set") -> dict:
+    """``--set`` pairs as a dict; a key given twice is refused (which one was meant?)."""
+    out: dict = {}
+    for k, v in pairs:
+        if k in out and out[k] != v:
+            raise PGMError(f"{flag} {k}: given twice, as {out[k]!r} and {v!r}")
+        out[k] = v
+    return out
+
+
 def _kv(text: str) -> tuple[str, object]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"--set: expected KEY=VALUE, got {text!r}")
@@ -49,6 +59,12 @@ def _seed(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected an integer in [0, 2**32), got {text!r}") from None
+
+
+def _folder(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder name, got an empty string")
+    return text
 
 
 def _positive(text: str) -> int:
@@ -85,10 +101,26 @@ def _recorded(args, out: Path) -> dict:
     return run
 
 
+def _same_settings(out: Path, settings: dict, adversarial: bool) -> None:
+    """On ``--resume``: a training setting other than the run's is refused, by its option."""
+    from pgm.infer.adversarial import ADVERSARIAL_RESUMABLE
+    from pgm.infer.svi import RESUMABLE, changed_settings
+
+    saved = checkpoint.load(out, checkpoint.LAST)["train_config"]
+    allowed = ADVERSARIAL_RESUMABLE if adversarial else RESUMABLE
+    changed = changed_settings(saved, settings, allowed)
+    if changed:
+        k, old, new = changed[0]
+        flag = "--" + k.replace("_", "-")
+        may = ", ".join("--" + a.replace("_", "-") for a in allowed if a != "log_every")
+        raise PGMError(f"{flag} {new}: the run in {out} was trained with {flag} {old}; only "
+                       f"{may} may change on resuming")
+
+
 def _check_same_config(args, model) -> None:
     """``--set`` on ``--resume``: refused where it differs from the run's model settings."""
     params = model_settings(type(model))
-    for key, value in args.set:
+    for key, value in _settings(args.set).items():
         if key not in params:
             raise PGMError(f"--set {key}: {model.name!r} has no setting {key!r}")
         saved = model.config.get(key, params[key].default)
@@ -119,7 +151,7 @@ ADVERSARIAL_FLAGS = ("lr_d", "d_steps", "sample_every", "ema")
 def _data_config(cls, args, train) -> dict:
     """``--set`` values, plus what a GAN takes from its data unless set: binary images
     (``pixels="bernoulli"``) and, for a conditional model, captions of the data's labels."""
-    config = dict(args.set)
+    config = _settings(args.set)
     if cls.kind == "implicit":
         if (train.binary and "pixels" in inspect.signature(cls).parameters
                 and config.get("output") != "linear"):
@@ -152,7 +184,9 @@ def cmd_train(args) -> int:
     settings = {k: v for k, v in vars(args).items()
                 if k in Config.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
-    if not args.resume:
+    if args.resume:
+        _same_settings(out, settings, adversarial)
+    else:
         Config(**{**cls.defaults, **settings})  # bad settings fail before any work
     # everything that can fail on the user's input fails before the run folder is touched
     train = _load_split(args, "train", cls.binary)
@@ -174,7 +208,7 @@ def cmd_train(args) -> int:
         if not args.resume:
             with atomic_write(out / RUN_JSON) as f:
                 f.write(json.dumps({"model": args.model, "data": args.data,
-                                    "limit": args.limit, "set": dict(args.set)},
+                                    "limit": args.limit, "set": _settings(args.set)},
                                    indent=1).encode())
         how = "adversarially " if adversarial else ""
         sizes = f"{len(x)} train" + (f" / {len(valid)} valid" if valid is not None else "")
@@ -263,7 +297,7 @@ def _eval_implicit(args, model, ckpt) -> int:
 
 
 def cmd_eval(args) -> int:
-    model, ckpt = checkpoint.load_model(args.dir, args.which)
+    model, ckpt = checkpoint.load_model(args.dir, *_checkpoint(args))
     if args.data is None:  # the data set the run was trained on
         args.data = ckpt.get("data") or None
         if args.data not in pgm_data.names():
@@ -285,12 +319,15 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def _png_path(text: str) -> Path:
+def _output_file(text: str, suffix: str) -> Path:
+    """``--out`` as a file to write whose name ends in ``suffix`` (``".png"``), checked
+    before any work: not a folder, not under a file."""
     path = Path(text)
     if path.is_dir():
-        raise PGMError(f"--out: expected a PNG file to write, got the folder {path}")
-    if path.suffix.lower() != ".png":
-        raise PGMError(f"--out: expected a file name ending in .png, got {text!r}")
+        raise PGMError(f"--out: expected a {suffix[1:].upper()} file to write, got the folder "
+                       f"{path}")
+    if path.suffix.lower() != suffix:
+        raise PGMError(f"--out: expected a file name ending in {suffix}, got {text!r}")
     blocker = file_in_the_way(path.parent)
     if blocker is not None:
         raise PGMError(f"--out: cannot write {path}: {blocker} is a file, not a folder")
@@ -298,8 +335,8 @@ def _png_path(text: str) -> Path:
 
 
 def cmd_sample(args) -> int:
-    out = _png_path(args.out)
-    model, _ = checkpoint.load_model(args.dir, args.which)
+    out = _output_file(args.out, ".png")
+    model, _ = checkpoint.load_model(args.dir, *_checkpoint(args))
     with torch.no_grad(), seeded(args.seed):
         x = model.sample(args.n)
     print(save_grid(x, model.shape, out))
@@ -313,11 +350,13 @@ def cmd_demo(args) -> int:
     t0 = time.perf_counter()
     for name, cfg in (("bernoulli", {}), ("mixture", {"components": args.components})):
         model = build(name, seed=args.seed, shape=train.shape, **cfg)
-        # the demo replaces its own earlier output (and nothing else: a folder holding
-        # another run is refused as usual)
+        # the demo replaces its own earlier output, and says so (a folder holding another
+        # run is refused as usual)
+        again = rundir.holds_run(out / name) and _is_demo(out / name, name)
+        if again:
+            print(f"replacing the previous demo run in {out / name}", file=sys.stderr)
         fit(model, train.x, valid.x, out=out / name, data_name="shapes", epochs=args.epochs,
-            seed=args.seed, progress=not args.no_progress,
-            overwrite=_is_demo(out / name, name))
+            seed=args.seed, progress=not args.no_progress, overwrite=again)
         r = evaluate(model, test.x, seed=args.seed)
         with seeded(args.seed):
             grid = save_grid(model.sample(64), model.shape, out / name / "samples.png")
@@ -346,12 +385,14 @@ def cmd_fit(args) -> int:
     out = Path(args.out)
     spec = {"model": _source_path(args.model), "guide": args.guide,
             "data": str(Path(args.data).resolve()) if args.data else None,
-            "set": dict(args.set), "plate": args.plate}
+            "set": _settings(args.set), "plate": args.plate}
     if args.resume:
         spec = _same_spec(spec, _read_spec(out), out)
     settings = {k: v for k, v in vars(args).items()
                 if k in TrainConfig.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
+    if args.resume:
+        _same_settings(out, settings, adversarial=False)
     seed = settings.get("seed", TrainConfig.seed)
     # imports, reads and traces: fails before anything is written
     with seeded(seed):  # an automatic guide's initial values
@@ -412,34 +453,66 @@ def _read_spec(run: Path) -> dict:
     return spec
 
 
-def cmd_inspect(args) -> int:
-    """The posterior of a ``pgm fit`` run: ArviZ summary, LOO, plots."""
-    import warnings
-
-    import arviz as az
-
+def _fitted_program(run: Path, args):
+    """The program of a ``pgm fit`` run, with its fitted parameters."""
     from pgm.core.program import from_spec
-    from pgm.inspect import posterior
+
+    if not run.exists():
+        raise PGMError(f"{run} does not exist; expected the folder of a `pgm fit` run")
+    program = from_spec(_read_spec(run))
+    checkpoint.restore(program, checkpoint.load(run, *_checkpoint(args)))
+    return program
+
+
+def cmd_inspect(args) -> int:
+    """The posterior of a ``pgm fit`` run: ArviZ summary of the latent and deterministic
+    sites, LOO of each observation (never of factor or deterministic sites), plots."""
+    from pgm.inspect import summarize
     from pgm.viz import plot_inference
 
     run = Path(args.dir)
-    program = from_spec(_read_spec(run))
-    checkpoint.restore(program, checkpoint.load(run, args.which))
-    idata = posterior(program, num_samples=args.num_samples, seed=args.seed,
-                      chains=args.chains)
-    summary = az.summary(idata, var_names=program.latent)
-    print(summary.to_string())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # Pareto k warnings are printed below
-        for site in program.observed:
-            loo = az.loo(idata, var_name=site)
-            print(f"loo ({site}): elpd {loo.elpd_loo:.2f} (se {loo.se:.2f}), p_loo "
-                  f"{loo.p_loo:.2f}, Pareto k > 0.7: {int((loo.pareto_k > 0.7).sum())}")
     out = Path(args.out) if args.out else run / "inspect"
+    blocker = file_in_the_way(out)
+    if blocker is not None:
+        raise PGMError(f"--out: expected a folder for the summary and plots, but {blocker} "
+                       "is a file")
+    if args.num_samples < 4 * args.chains or args.num_samples % args.chains:
+        raise PGMError(f"--num-samples: expected a multiple of --chains ({args.chains}) with "
+                       f"at least 4 draws a chain (ArviZ's diagnostics need them), got "
+                       f"{args.num_samples}")
+    program = _fitted_program(run, args)
+    report = summarize(program, num_samples=args.num_samples, seed=args.seed,
+                       chains=args.chains)
+    print(report)
     with atomic_write(out / "summary.csv") as f:
-        f.write(summary.to_csv().encode())
-    for path in plot_inference(idata, out, var_names=program.latent):
+        f.write(report.table.to_csv().encode())
+    with seeded(args.seed):  # ArviZ subsamples draws for its pictures
+        paths = plot_inference(report.idata, out, var_names=report.var_names)
+    for path in paths:
         print(path)
+    return 0
+
+
+def cmd_predict(args) -> int:
+    """A ``pgm fit`` run at new inputs: the posterior predictive of its observed sites
+    there (ArviZ's ``predictions`` group), summarized and written as CSV."""
+    import arviz as az
+
+    from pgm.core.program import as_data
+    from pgm.data.readers import read_table, with_extras
+    from pgm.inspect import predict
+
+    run = Path(args.dir)
+    out = _output_file(args.out, ".csv")
+    program = _fitted_program(run, args)
+    data = as_data(with_extras(read_table(args.data), _settings(args.set)), program.fn)
+    idata = predict(program, data, num_samples=args.num_samples, seed=args.seed,
+                    chains=args.chains)
+    table = az.summary(idata, group="predictions", kind="stats")
+    print(table.to_string())
+    with atomic_write(out) as f:
+        f.write(table.to_csv().encode())
+    print(out)
     return 0
 
 
@@ -475,6 +548,17 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def _which_arg(p) -> None:
+    p.add_argument("--which", default=None, choices=[checkpoint.BEST, checkpoint.LAST],
+                   help="the checkpoint to use (default: best.pt, else last.pt for a run "
+                        "stopped before its first epoch ended)")
+
+
+def _checkpoint(args) -> tuple[str, bool]:
+    """``(which, fallback)``: an explicit ``--which`` is strict; the default falls back."""
+    return (args.which or checkpoint.BEST), args.which is None
+
+
 def _resume_args(p) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true",
@@ -490,7 +574,7 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="fit models to built-in data, print test NLL, save samples")
-    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--out", default="runs/demo", type=_folder)
     p.add_argument("--epochs", type=_positive, default=10)
     p.add_argument("--components", type=_positive, default=30)
     p.add_argument("--seed", type=_seed, default=0)
@@ -505,7 +589,7 @@ def parser() -> argparse.ArgumentParser:
                                    "last.pt, samples.png.")
     p.add_argument("model", help="model name (see `pgm list`)")
     _data_args(p, required=False)
-    p.add_argument("--out", required=True, help="run directory for checkpoints")
+    p.add_argument("--out", required=True, type=_folder, help="run directory for checkpoints")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -533,7 +617,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="run directory or checkpoint file")
     _data_args(p, required=False)
     p.add_argument("--split", default="test", choices=pgm_data.SPLITS)
-    p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
+    _which_arg(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--seed", type=_seed, default=0,
                    help="seed of the importance samples (latent models) or samples (GANs)")
@@ -545,9 +629,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="draw samples from a trained model into a PNG grid")
     p.add_argument("dir", help="run directory or checkpoint file")
     p.add_argument("-n", type=_positive, default=64)
-    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--out", required=True, type=_folder, help="PNG file to write")
     p.add_argument("--seed", type=_seed, default=0)
-    p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
+    _which_arg(p)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("fit", help="fit your own Pyro model (FILE.py:NAME) by SVI",
@@ -564,7 +648,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--set", type=_kv, action="append", default=[], metavar="KEY=VALUE",
                    help="a further keyword argument of the model, e.g. --set groups=8")
     p.add_argument("--plate", default="data", help="the plate that mini-batches subsample")
-    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--out", required=True, type=_folder, help="run directory")
     for flag in ("--epochs", "--batch-size"):
         p.add_argument(flag, type=int)
     p.add_argument("--seed", type=_seed)
@@ -579,10 +663,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--num-samples", type=_positive, default=1000)
     p.add_argument("--chains", type=_positive, default=4)
     p.add_argument("--seed", type=_seed, default=0)
-    p.add_argument("--out", default=None, help="folder for summary.csv and plots "
-                                               "(default DIR/inspect)")
-    p.add_argument("--which", default=checkpoint.BEST, choices=[checkpoint.BEST, checkpoint.LAST])
+    p.add_argument("--out", default=None, type=_folder,
+                   help="folder for summary.csv and plots (default DIR/inspect)")
+    _which_arg(p)
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("predict", help="a `pgm fit` run at new inputs: posterior predictive",
+                       description="Draw the observed sites of a `pgm fit` run's model at new "
+                                   "inputs (a CSV or NPZ of the model's keyword arguments, the "
+                                   "observations left out), from its fitted guide; print and "
+                                   "write their summary.")
+    p.add_argument("dir", help="run directory of `pgm fit`")
+    p.add_argument("--data", required=True, help=".csv or .npz of the new inputs")
+    p.add_argument("--set", type=_kv, action="append", default=[], metavar="KEY=VALUE",
+                   help="a further keyword argument of the model")
+    p.add_argument("--out", default="predictions.csv", help="CSV file for the summary")
+    p.add_argument("--num-samples", type=_positive, default=1000)
+    p.add_argument("--chains", type=_positive, default=4)
+    p.add_argument("--seed", type=_seed, default=0)
+    _which_arg(p)
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("data", help="where data is looked for; download a data set")
     p.add_argument("action", choices=["where", "download"])
@@ -620,15 +720,29 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "action", None) == "download" and not args.name:
         parser().error("data download: expected a data set name")
     warnings.showwarning = _show_warning
+    # pgm says itself why a loss became NaN (pgm.infer.diagnose); Pyro's own notice of it
+    # would be a second, less useful line
+    warnings.filterwarnings("ignore", message="Encountered NaN", category=UserWarning)
     try:
         return args.func(args)
+    except Interrupted as e:
+        print(f"pgm: {e}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("pgm: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as e:
+        print(f"pgm: error: out of memory ({_one_line(e) or 'MemoryError'}); ask for less "
+              "(-n, --batch-size, --limit)", file=sys.stderr)
+        return 2
     except (PGMError, ValueError, TypeError, FloatingPointError, OSError) as e:
         print(f"pgm: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except Exception as e:  # noqa: BLE001 - a bug of pgm's own: still one line
+        if "can't allocate memory" in str(e) or "out of memory" in str(e).lower():
+            print(f"pgm: error: out of memory ({_one_line(e)[:160]}); ask for less (-n, "
+                  "--batch-size, --limit)", file=sys.stderr)
+            return 2
         if os.environ.get("PGM_DEBUG"):
             raise
         print(f"pgm: error: unexpected {type(e).__name__}: {_one_line(e)} (a bug in pgm; "

@@ -21,6 +21,23 @@ class MissingDataError(PGMError, FileNotFoundError):
     """A data file that pgm looked for and could not find."""
 
 
+class ModelError(PGMError):
+    """A user's model or guide that fails when traced, or that does not fit its data."""
+
+
+class InferenceDataError(PGMError):
+    """Turning finished draws into ``InferenceData`` failed; the draws are kept here.
+
+    :ivar draws: ``{site: array (chains, draws, ...)}``: every site the guide or the
+        sampler drew (``NAME_unconstrained`` for a site whose support moves).
+    :ivar sample_stats: ``{name: array (chains, draws)}`` (NUTS: ``diverging``), or ``{}``.
+    """
+
+    def __init__(self, message: str, draws: dict, sample_stats: dict | None = None) -> None:
+        super().__init__(message)
+        self.draws, self.sample_stats = draws, sample_stats or {}
+
+
 class CheckpointError(PGMError, ValueError):
     """A checkpoint that is missing, truncated, corrupt or of another model."""
 
@@ -33,12 +50,15 @@ class UnknownNameError(PGMError, KeyError):
 
 
 def check_images(
-    x: object, *, dim: int | None = None, binary: bool = False, name: str = "x"
+    x: object, *, dim: int | None = None, binary: bool = False, name: str = "x",
+    dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """Validate a batch of flattened images and return it, in torch's default dtype.
+    """Validate a batch of flattened images and return it, in ``dtype``.
 
-    :param x: expected a floating tensor of shape ``(batch, dim)``; float64, float16 and
-        bfloat16 are converted to the default dtype (float32) that pgm's models compute in.
+    :param x: expected a floating tensor of shape ``(batch, dim)``.
+    :param dtype: the floating dtype the model computes in (its parameters'); ``x`` of
+        another floating dtype (float64, float16, bfloat16) is converted to it. ``None``:
+        as it is.
     :param dim: the number of pixels the model expects, or ``None`` for any.
     :param binary: require every value to be 0 or 1.
     :param name: the argument's name, used in the error message.
@@ -57,10 +77,10 @@ def check_images(
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise DataError(f"{name}: expected finite values, got {bad} NaN or inf entries")
-    if x.dtype != torch.get_default_dtype():
-        x = x.to(torch.get_default_dtype())
+    if dtype is not None and x.dtype != dtype:
+        x = x.to(dtype)
         if not bool(torch.isfinite(x).all()):
-            raise DataError(f"{name}: values too large for {torch.get_default_dtype()}")
+            raise DataError(f"{name}: values too large for {dtype}")
     if binary and not bool(((x == 0) | (x == 1)).all()):
         bad = x[(x != 0) & (x != 1)]
         raise DataError(

@@ -33,6 +33,15 @@ def classifier_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("classifiers")
 
 
+@pytest.fixture
+def one_thread():
+    """Small tensors: one thread avoids contention with other work on the machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_pyro():
     pyro.clear_param_store()

@@ -127,7 +127,7 @@ def test_resume_keeps_the_runs_data_and_settings(tmp_path):
     fails("train", "gan", "--out", d, "--resume", "--set", "latent=7",
           match="--set latent=7: the run in")
     fails("train", "gan", "--out", d, "--resume", "--batch-size", "16",
-          match="batch_size=32 (given 16)")
+          match="--batch-size 16: the run in")
     # without --data and --limit: the run's own, so it trains on the same 64 images
     code, _, err = run("train", "gan", "--out", d, "--resume", "--epochs", "2",
                        "--no-progress")
@@ -193,3 +193,48 @@ def test_fit_errors(tmp_path):
           match="already holds a run")
     fails("fit", f"{src}:noplate", "--data", data, "--guide", "auto_delta", "--epochs", "6",
           "--out", tmp_path / "c", "--resume", match="guide 'auto_delta'")
+
+
+def test_more_inputs_found_by_attacking_the_cli(tmp_path, trained):
+    fails(*TRAIN, "--out", "", match="argument --out: expected a folder name, got an empty")
+    fails(*TRAIN, "--out", trained, "--resume", "--batch-size", "7",
+          match="--batch-size 7: the run in")
+    fails(*TRAIN, "--out", tmp_path / "r", "--set", "components=2", "--set", "components=3",
+          match="--set components: given twice")
+    fails("sample", trained, "-n", "4", "--out", tmp_path / "s.png", "--which", "last.pt",
+          "--seed", "-2", match="argument --seed")
+    # an explicit --which is strict; the default falls back to last.pt
+    (tmp_path / "only-last").mkdir()
+    (tmp_path / "only-last" / "last.pt").write_bytes((trained / "last.pt").read_bytes())
+    fails("eval", tmp_path / "only-last", "--which", "best.pt", match="no best.pt in")
+    assert run("eval", tmp_path / "only-last", "--limit", "50")[0] == 0
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(3)\n")
+    (tmp_path / "y.csv").write_text("y\n1.0\n2.0\n")
+    fails("fit", f"{tmp_path / 'exits.py'}:model", "--data", tmp_path / "y.csv",
+          "--out", tmp_path / "f", match="importing")
+    fails("fit", f"{tmp_path}:model", "--data", tmp_path / "y.csv", "--out", tmp_path / "f",
+          match="expected a Python file FILE.py, got the folder")
+    (tmp_path / "m.py").write_text(MODEL)
+    fails("fit", f"{tmp_path / 'm.py'}:noplate", "--data", tmp_path, "--out", tmp_path / "f",
+          match="expected a .csv or .npz file, got the folder")
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfey\n\x00")
+    fails("fit", f"{tmp_path / 'm.py'}:noplate", "--data", tmp_path / "bin.csv",
+          "--out", tmp_path / "f", match="is not a UTF-8 text CSV file")
+    fails("fit", f"{tmp_path / 'm.py'}:noplate", "--data", tmp_path / "y.csv",
+          "--set", "y=[1.0]", "--out", tmp_path / "f", match="'y' is already a column")
+    fails("fit", f"{tmp_path / 'm.py'}:noplate", "--data", tmp_path / "y.csv", "--guide",
+          "noplate", "--out", tmp_path / "f", match="has no parameters to fit")
+
+
+def test_inspect_options_are_checked_before_any_work(tmp_path):
+    (tmp_path / "m.py").write_text(MODEL)
+    (tmp_path / "y.csv").write_text("y\n1.0\n2.0\n3.0\n")
+    run_dir = tmp_path / "fit"
+    assert run("fit", f"{tmp_path / 'm.py'}:noplate", "--data", tmp_path / "y.csv",
+               "--epochs", "3", "--out", run_dir, "--no-progress")[0] == 0
+    fails("inspect", run_dir, "--num-samples", "1", "--chains", "1",
+          match="--num-samples: expected a multiple of --chains (1) with at least 4 draws")
+    fails("inspect", run_dir, "--num-samples", "10", "--chains", "4", match="--num-samples")
+    (tmp_path / "afile").write_text("x")
+    fails("inspect", run_dir, "--out", tmp_path / "afile", match="is a file")
+    fails("inspect", tmp_path / "nowhere", match="does not exist")

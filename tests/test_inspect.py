@@ -1,5 +1,6 @@
 import warnings
 
+import arviz as az
 import numpy as np
 import pyro
 import pyro.distributions as dist
@@ -7,12 +8,9 @@ import pytest
 import torch
 
 import pgm
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", FutureWarning)
-    import arviz as az
-
 from pgm.inspect import latent_posterior  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_latent_posterior_is_named_inference_data():

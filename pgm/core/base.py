@@ -168,8 +168,11 @@ class GenerativeModel(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def check(self, x: object, name: str = "x") -> torch.Tensor:
-        """Validate a batch ``(batch, pixels)`` for this model; return it."""
-        return check_images(x, dim=self.dim, binary=self.binary, name=name)
+        """Validate a batch ``(batch, pixels)`` for this model; return it in the dtype of
+        the model's parameters (float64 or float16 input is converted)."""
+        dtype = next((p.dtype for p in self.parameters() if p.is_floating_point()),
+                     torch.get_default_dtype())
+        return check_images(x, dim=self.dim, binary=self.binary, name=name, dtype=dtype)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.config.items())

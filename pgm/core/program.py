@@ -24,6 +24,14 @@ Conventions:
 * **Parameters.** ``pyro.param`` statements and ``PyroModule`` parameters live in a
   parameter store private to the program (``ParamStoreDict.scope``), so two programs
   never share parameters; they are the program's ``parameters()`` and ``state_dict()``.
+* **What a site is** (:mod:`pgm.core.sites`): latent, observed, ``pyro.deterministic``
+  (a function of the others, not data), ``pyro.factor`` (a log-factor, no data), and the
+  two parts of an observation with ``obs_mask=``.
+* **Flat priors and supports that depend on other sites** (:mod:`pgm.core.supports`):
+  flat priors start at a feasible point; a site whose support moves is sampled through a
+  flat ``NAME_unconstrained`` mapped into the support of the moment.
+* **Precision.** ``Program(..., dtype=torch.float64)`` runs the model and guide with
+  float64 as torch's default dtype and float64 data, so their parameters are float64.
 """
 
 from __future__ import annotations
@@ -47,7 +55,24 @@ from pyro.poutine.subsample_messenger import _Subsample
 from torch import nn
 
 from pgm.core.base import GenerativeModel
-from pgm.errors import DataError, PGMError
+from pgm.core.seeding import seeded
+from pgm.core.sites import (
+    deterministic_sites,
+    enumerated,
+    factor_sites,
+    latent_sites,
+    observed_sites,
+    plate_nesting,
+    sampled_sites,
+)
+from pgm.core.supports import (
+    InitImproper,
+    Unconstrain,
+    _with_init,
+    dependent_supports,
+)
+from pgm.core.tracing import trace
+from pgm.errors import DataError, ModelError, check_nonnegative_int
 
 #: automatic guides by the names ``pgm fit --guide`` and ``Program(guide=...)`` take
 AUTOGUIDES: dict[str, type] = {
@@ -59,9 +84,42 @@ AUTOGUIDES: dict[str, type] = {
     "auto_iaf_normal": ag.AutoIAFNormal,
 }
 
+#: the dtypes a program may run in, by name
+DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
 
-class ModelError(PGMError):
-    """A user's model or guide that fails when traced, or that does not fit its data."""
+# ---- randomness and precision --------------------------------------------------------
+
+
+def as_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
+    """``torch.float32``/``torch.float64`` from a dtype or its name; ``None`` stays ``None``.
+
+    :raises ModelError: any other value, named.
+    """
+    if dtype is None:
+        return None
+    found = (DTYPES.get(dtype.removeprefix("torch.")) if isinstance(dtype, str)
+             else dtype if dtype in DTYPES.values() else None)
+    if found is None:
+        raise ModelError(f"dtype: expected torch.float32, torch.float64, 'float32' or "
+                         f"'float64', got {dtype!r}")
+    return found
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype | None) -> Iterator[None]:
+    """Make ``dtype`` torch's default floating dtype within the block (``None``: unchanged)."""
+    old = torch.get_default_dtype()
+    if dtype is None or dtype == old:
+        yield
+        return
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+# ---- loading ---------------------------------------------------------------------------
 
 
 def load_source(spec: str) -> tuple[Callable, Any]:
@@ -76,6 +134,8 @@ def load_source(spec: str) -> tuple[Callable, Any]:
     if not sep or not path or not name:
         raise ModelError(f"model: expected FILE.py:NAME, got {spec!r}")
     file = Path(path)
+    if file.is_dir():
+        raise ModelError(f"model: expected a Python file FILE.py, got the folder {file}")
     if not file.is_file():
         raise ModelError(f"model: the file {file} does not exist")
     modname = f"_pgm_user_{abs(hash(str(file.resolve()))):x}"
@@ -86,7 +146,7 @@ def load_source(spec: str) -> tuple[Callable, Any]:
     sys.modules[modname] = module  # dataclasses and pickling look modules up by name
     try:
         module_spec.loader.exec_module(module)
-    except Exception as e:
+    except (Exception, SystemExit) as e:  # a script's sys.exit() on import too
         del sys.modules[modname]
         raise ModelError(f"model: importing {file} raised {type(e).__name__}: {e}") from e
     fn = getattr(module, name, None)
@@ -108,48 +168,6 @@ def autoguide_class(name: str) -> type:
     return AUTOGUIDES[key]
 
 
-class _Where(Messenger):
-    """Remembers the site being processed, to say where a traced program failed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.current: str | None = None
-        self.last: str | None = None
-
-    def _process_message(self, msg) -> None:
-        self.current = msg["name"]
-
-    def _postprocess_message(self, msg) -> None:
-        self.current, self.last = None, msg["name"]
-
-    def where(self) -> str:
-        if self.current is not None:
-            return f"at site {self.current!r}"
-        return f"after site {self.last!r}" if self.last else "before its first site"
-
-
-def trace(fn: Callable, kwargs: Mapping[str, Any], what: str,
-          score: bool = False) -> poutine.Trace:
-    """``poutine.trace(fn)`` on ``kwargs``; a failure names ``what`` and the site.
-
-    :param score: also compute every site's log-density, so that values a distribution
-        cannot score (integers observed by a Bernoulli, a value outside the support) fail
-        here rather than in the first training step.
-    """
-    where = _Where()
-    try:
-        with where:
-            tr = poutine.trace(fn).get_trace(**kwargs)
-    except Exception as e:
-        raise ModelError(f"{what} raised {type(e).__name__} {where.where()}: {e}") from e
-    if score:
-        try:
-            tr.compute_log_prob()
-        except Exception as e:  # Pyro's message names the site and its shapes
-            raise ModelError(f"{what}: {type(e).__name__}: {e}") from e
-    return tr
-
-
 class _Batch(Messenger):
     """Feeds the indices ``idx`` to the plate called ``name`` (its subsample)."""
 
@@ -162,8 +180,14 @@ class _Batch(Messenger):
             msg["value"], msg["done"] = self.idx, True
 
 
-def as_data(data: Mapping[str, Any] | None, fn: Callable) -> dict[str, Any]:
-    """Check ``data`` (keyword arguments of ``fn``) and turn arrays into tensors."""
+def as_data(data: Mapping[str, Any] | None, fn: Callable,
+            dtype: torch.dtype | None = None) -> dict[str, Any]:
+    """Check ``data`` (keyword arguments of ``fn``) and turn arrays into tensors.
+
+    :param dtype: the floating dtype of floating arrays and tensors (``None``: arrays get
+        torch's default dtype and tensors stay as they are).
+    :raises DataError: a keyword ``fn`` does not accept, or NaN or inf values.
+    """
     data = dict(data or {})
     params = inspect.signature(fn).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
@@ -177,37 +201,18 @@ def as_data(data: Mapping[str, Any] | None, fn: Callable) -> dict[str, Any]:
     for k, v in data.items():
         if isinstance(v, (np.ndarray, list, tuple)):
             a = np.asarray(v)
-            v = torch.as_tensor(a, dtype=torch.get_default_dtype()
+            v = torch.as_tensor(a, dtype=(dtype or torch.get_default_dtype())
                                 if a.dtype.kind == "f" else None)
-        if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all():
-            bad = int((~torch.isfinite(v)).sum())
-            raise DataError(f"data[{k!r}]: expected finite values, got {bad} NaN or inf entries")
+        if isinstance(v, torch.Tensor) and v.is_floating_point():
+            if dtype is not None:
+                v = v.to(dtype)
+            if not torch.isfinite(v).all():
+                bad = int((~torch.isfinite(v)).sum())
+                raise DataError(f"data[{k!r}]: expected finite values, got {bad} NaN or inf "
+                                "entries; for missing observations fill in any finite value "
+                                "and pass obs_mask= to pyro.sample (True where observed)")
         out[k] = v
     return out
-
-
-def enumerated(tr: poutine.Trace) -> list[str]:
-    """Sample sites of ``tr`` marked for parallel enumeration."""
-    return [n for n, s in tr.nodes.items() if s["type"] == "sample"
-            and s["infer"].get("enumerate") == "parallel" and not s["is_observed"]]
-
-
-def latent_sites(tr: poutine.Trace) -> list[str]:
-    """Unobserved sample sites of ``tr``, plates' subsample sites and auxiliaries left out."""
-    return [n for n, s in tr.nodes.items() if s["type"] == "sample" and not s["is_observed"]
-            and not isinstance(s["fn"], _Subsample)
-            and not s["infer"].get("is_auxiliary")]
-
-
-def observed_sites(tr: poutine.Trace) -> list[str]:
-    return [n for n, s in tr.nodes.items() if s["type"] == "sample" and s["is_observed"]]
-
-
-def plate_nesting(tr: poutine.Trace) -> int:
-    """How many batch dimensions the model's plates use (``max_plate_nesting``)."""
-    return max((-f.dim for s in tr.nodes.values() if s["type"] == "sample"
-                for f in s["cond_indep_stack"] if f.vectorized and f.dim is not None),
-               default=0)
 
 
 class Program(GenerativeModel):
@@ -221,8 +226,17 @@ class Program(GenerativeModel):
     :param plate: the name of the plate over examples that mini-batches subsample.
     :param elbo: the ELBO to use; by default ``TraceEnum_ELBO`` when discrete sites are
         enumerated, else ``Trace_ELBO``.
+    :param seed: when given, building the program (the first trace of the model and the
+        automatic guide's starting values, which are drawn) starts from this seed and
+        leaves the caller's generators as they were (:func:`seeded`), so two programs
+        built alike are equal; ``None`` draws from the global generators.
+    :param dtype: ``torch.float64`` (or ``"float64"``) runs the model and guide with
+        float64 as torch's default dtype, on float64 data, with float64 parameters (a
+        ``PyroModule`` is converted in place); ``None`` leaves dtypes as they come.
     :raises ModelError: the model or guide fails when traced (the message names the site
-        and the original exception is chained), or their latent sites do not match.
+        and the original exception is chained), their latent sites do not match, an
+        observed site's support depends on latent sites under an automatic guide, or
+        ``dtype`` is not a floating dtype pgm runs in.
     :raises DataError: ``data`` has keys the model does not accept, or NaN values.
     """
 
@@ -232,25 +246,47 @@ class Program(GenerativeModel):
 
     def __init__(self, model: Callable, guide: Callable | str | None = "auto_normal",
                  data: Mapping[str, Any] | None = None, *, plate: str = "data",
-                 elbo: ELBO | None = None):
+                 elbo: ELBO | None = None, seed: int | None = None,
+                 dtype: torch.dtype | str | None = None):
         label = getattr(model, "__name__", type(model).__name__)
+        dtype = as_dtype(dtype)
+        extra = {"dtype": str(dtype).removeprefix("torch.")} if dtype is not None else {}
         super().__init__(shape=(1,), model=label,
                          guide=guide if isinstance(guide, str) or guide is None
-                         else getattr(guide, "__name__", type(guide).__name__))
+                         else getattr(guide, "__name__", type(guide).__name__), **extra)
+        if seed is not None:
+            check_nonnegative_int(seed, "seed")
         self.plate, self._elbo, self._guide_spec = plate, elbo, guide
+        self.seed, self.dtype = seed, dtype
         self.__dict__["fn"] = model  # a module is registered once, as user_model
-        self.data = as_data(data, model)
+        self.data = as_data(data, model, dtype)
         self._store: dict = {"params": {}, "constraints": {}}
+        #: latent sites sampled through :class:`Unconstrain` (their supports move)
+        self.unconstrained: tuple[str, ...] = ()
         if isinstance(model, nn.Module):
+            if dtype is not None:
+                model.to(dtype)
             self.user_model = model  # its parameters become the program's
+        if isinstance(guide, nn.Module) and dtype is not None:
+            guide.to(dtype)
         self.user_params = nn.ParameterDict()  # pyro.param statements, in first-use order
+        with seeded(seed):
+            self._build(guide, label)
 
+    def _build(self, guide: Callable | str | None, label: str) -> None:
         with self.scope(), pyro.validation_enabled(True):
-            tr = trace(self._model, self.data, f"model {label!r}", score=True)
-        self.latent, self.observed = latent_sites(tr), observed_sites(tr)
+            tr = trace(_with_init(self._model), self.data, f"model {label!r}", score=True)
+        #: the model's latent sites, as declared (enumerated ones included)
+        self.latent = latent_sites(tr)
+        #: the sites that hold data (:func:`observed_sites`)
+        self.observed = observed_sites(tr)
+        #: ``pyro.deterministic`` sites (:func:`deterministic_sites`)
+        self.deterministic = deterministic_sites(tr)
+        #: ``pyro.factor`` sites: part of the joint density, neither data nor latent
+        self.factors = factor_sites(tr)
         self.enumerated = enumerated(tr)
         self.max_plate_nesting = plate_nesting(tr)
-        sub = tr.nodes.get(plate)
+        sub = tr.nodes.get(self.plate)
         #: examples in the plate that mini-batches subsample (1: no such plate)
         self.num_data = int(sub["fn"].size) if sub and isinstance(sub["fn"], _Subsample) else 1
         self.defaults = {"epochs": 1000, "lr": 0.01, "log_every": 100,
@@ -258,28 +294,45 @@ class Program(GenerativeModel):
 
         if isinstance(guide, str):
             cls = autoguide_class(guide)
-            self.auto = cls(poutine.block(self._model, hide=self.enumerated))
+            with self.scope(), pyro.validation_enabled(False):
+                moving, observed = dependent_supports(self._model, self.data)
+            if observed:
+                raise ModelError(
+                    f"model {label!r}: the support of the observed site(s) {observed} depends "
+                    f"on latent sites; an automatic guide ({guide}) cannot keep the latent "
+                    "sites where every observation lies in that support, so the ELBO would be "
+                    "-inf. Write a guide that does, or reparameterize (e.g. an upper bound "
+                    "theta as max(data) + a positive excess)")
+            self.unconstrained = tuple(s for s in moving if s not in self.enumerated)
+            if self.unconstrained:
+                with self.scope(), pyro.validation_enabled(True):
+                    tr = trace(_with_init(self._model), self.data, f"model {label!r}")
+            self.auto = cls(InitImproper()(poutine.block(self._model, hide=self.enumerated)))
             self.__dict__["_guide_fn"] = self.auto
         elif guide is None:
-            if self.guided:
-                raise ModelError(f"guide: the model has latent sites {self.guided} that are not "
-                                 "enumerated; pass a guide function or an automatic guide "
-                                 f"name ({', '.join(AUTOGUIDES)})")
+            if [s for s in self.latent if s not in self.enumerated]:
+                raise ModelError(f"guide: the model has latent sites "
+                                 f"{[s for s in self.latent if s not in self.enumerated]} "
+                                 "that are not enumerated; pass a guide function or an "
+                                 f"automatic guide name ({', '.join(AUTOGUIDES)})")
             self.__dict__["_guide_fn"] = _empty
         else:
             if isinstance(guide, nn.Module):
                 self.user_guide = guide
             self.__dict__["_guide_fn"] = guide
+        #: the sites the guide samples (latent sites not enumerated, through
+        #: ``NAME_unconstrained`` for :attr:`unconstrained` ones)
+        self._guided = [s for s in sampled_sites(tr) if s not in self.enumerated]
         with self.scope(), pyro.validation_enabled(True):
             gtr = trace(self._guide_fn, self.data, "guide")
-        self._check_sites(latent_sites(gtr))
+        self._check_sites(sampled_sites(gtr))
         self._adopt_params()
 
     # -- the private parameter store -------------------------------------------------
     @contextlib.contextmanager
     def scope(self) -> Iterator[None]:
-        """Run Pyro code against this program's own parameters."""
-        with pyro.get_param_store().scope(self._store) as state:
+        """Run Pyro code against this program's own parameters (in its :attr:`dtype`)."""
+        with default_dtype(self.dtype), pyro.get_param_store().scope(self._store) as state:
             yield
         self._store = state
 
@@ -296,12 +349,26 @@ class Program(GenerativeModel):
     def with_data(self, **data: Any) -> Program:
         """The fitted model on other data: a new program with this one's parameters.
 
-        For queries on new records (posteriors of their local latent sites). The guide is
-        rebuilt as this one was; parameters whose shapes depend on the data (an automatic
-        guide's local sites) do not carry over, and ``load_state_dict`` says so.
+        For queries on new records with their observations (posteriors of their local
+        latent sites). The guide is rebuilt as this one was; parameters whose shapes
+        depend on the data (an automatic guide's local sites) do not carry over, and
+        ``load_state_dict`` says so. For predictions at new inputs, without observations,
+        use :func:`pgm.inspect.predict`.
+
+        :raises ModelError: ``data`` leaves a site that this program observes without
+            values (it would become latent, and the guide would no longer fit).
         """
-        guide = self._guide_spec
-        new = Program(self.fn, guide, data, plate=self.plate, elbo=self._elbo)
+        values = as_data(data, self.fn, self.dtype)
+        with self.scope(), seeded(0), pyro.validation_enabled(True):
+            tr = trace(_with_init(self._model), values, f"model {self.config['model']!r}")
+        lost = [s for s in self.observed if s in latent_sites(tr)]
+        if lost:
+            raise ModelError(
+                f"data: the program observes {lost}, which data={sorted(data)} leaves without "
+                "values; with_data is for new records with their observations. For "
+                "predictions at new inputs use pgm.inspect.predict(program, data)")
+        new = Program(self.fn, self._guide_spec, data, plate=self.plate, elbo=self._elbo,
+                      seed=self.seed, dtype=self.dtype)
         new.load_state_dict(self.state_dict())
         return new
 
@@ -312,13 +379,14 @@ class Program(GenerativeModel):
 
     @property
     def guided(self) -> list[str]:
-        """The latent sites a guide must sample: those not enumerated."""
-        return [s for s in self.latent if s not in self.enumerated]
+        """The latent sites a guide must sample: those not enumerated (a site whose support
+        moves as ``NAME_unconstrained`` under an automatic guide, :class:`Unconstrain`)."""
+        return list(self._guided)
 
     def _check_sites(self, guided: list[str]) -> None:
         need = self.guided
         missing = [s for s in need if s not in guided]
-        extra = [s for s in guided if s not in self.latent]
+        extra = [s for s in guided if s not in need and s not in self.enumerated]
         if missing or extra:
             raise ModelError(
                 "guide: its sample sites must be the model's latent sites "
@@ -328,6 +396,9 @@ class Program(GenerativeModel):
 
     # -- the protocol ------------------------------------------------------------------
     def _model(self, **data: Any) -> Any:
+        if self.unconstrained:
+            with Unconstrain(self.unconstrained):
+                return self.fn(**data)
         return self.fn(**data)
 
     def _run(self, fn: Callable, idx: torch.Tensor | None, num_data: int | None) -> Any:
@@ -369,7 +440,8 @@ class Program(GenerativeModel):
 
     def extra_repr(self) -> str:
         return (f"model={self.config['model']}, guide={self.config['guide']}, "
-                f"latent={self.latent}, observed={self.observed}, num_data={self.num_data}")
+                f"latent={self.latent}, observed={self.observed}, "
+                f"deterministic={self.deterministic}, num_data={self.num_data}")
 
 
 def _empty(**data: Any) -> None:
@@ -385,11 +457,13 @@ def from_spec(spec: Mapping[str, Any]) -> Program:
       ``auto_normal``;
     * ``data``: a ``.csv``/``.npz`` file whose columns or arrays are the model's keyword
       arguments (:func:`pgm.data.readers.read_table`), and ``set``: further ones;
-    * ``plate``: the plate that mini-batches subsample (``"data"``).
+    * ``plate``: the plate that mini-batches subsample (``"data"``);
+    * ``seed``: builds the program deterministically (:class:`Program`), absent: not;
+    * ``dtype``: ``"float64"`` runs it in float64 (:class:`Program`), absent: as it comes.
 
     The guide actually used is ``program.config["guide"]``.
     """
-    from pgm.data.readers import read_table
+    from pgm.data.readers import read_table, with_extras
 
     fn, module = load_source(spec["model"])
     guide = spec.get("guide") or ("guide" if callable(getattr(module, "guide", None))
@@ -398,5 +472,6 @@ def from_spec(spec: Mapping[str, Any]) -> Program:
         guide = None
     elif callable(getattr(module, guide, None)):
         guide = getattr(module, guide)
-    data = {**(read_table(spec["data"]) if spec.get("data") else {}), **spec.get("set", {})}
-    return Program(fn, guide, data, plate=spec.get("plate") or "data")
+    data = with_extras(read_table(spec["data"]) if spec.get("data") else {}, spec.get("set", {}))
+    return Program(fn, guide, data, plate=spec.get("plate") or "data", seed=spec.get("seed"),
+                   dtype=spec.get("dtype"))

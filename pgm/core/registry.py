@@ -80,14 +80,17 @@ def _matches(value: Any, hint: Any) -> bool:
 def check_config(cls: type, config: dict[str, Any]) -> None:
     """Refuse settings ``cls`` does not take, and values of the wrong type, by name.
 
-    Types come from the constructor's annotations or, where a parameter has none, its
-    default's type (an ``int`` default takes ints, a tuple default lists or tuples).
+    Types come from the constructor's annotations or, where a parameter has none and its
+    default is a number, the default's type (an ``int`` default takes ints); a string or
+    list default without annotation takes anything the model itself then checks (an
+    ordering's name or a permutation).
 
     :raises ValueError: naming the setting, the expected and the received value, and
         listing the settings the model takes.
     """
     params = settings(cls)
-    unknown = sorted(set(config) - set(params))
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values())
+    unknown = [] if open_ended else sorted(set(config) - set(params))
     if unknown:
         known = ", ".join(f"{k}={p.default!r}" for k, p in params.items() if k != "shape")
         raise ValueError(f"config for model {cls.name!r}: unknown setting(s) {unknown}; "
@@ -97,10 +100,12 @@ def check_config(cls: type, config: dict[str, Any]) -> None:
     except Exception:  # noqa: BLE001 - annotations that do not resolve: use the defaults
         hints = {}
     for k, v in config.items():
+        if k not in params:  # for a parent class's ``**options``: the parent checks them
+            continue
         default = params[k].default
         hint = hints.get(k)
-        if hint is None and default is not inspect.Parameter.empty and default is not None:
-            hint = list if isinstance(default, (list, tuple)) else type(default)
+        if hint is None and isinstance(default, (bool, int, float)):
+            hint = type(default)
         if hint is not None and not _matches(v, hint):
             want = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
             raise ValueError(f"config for model {cls.name!r}: {k}: expected {want}, got "

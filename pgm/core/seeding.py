@@ -20,12 +20,17 @@ from pgm.errors import check_seed
 
 
 @contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
+def seeded(seed: int | None) -> Iterator[None]:
     """Run the body with torch's, NumPy's and Python's generators seeded with ``seed``
     (``pyro.set_rng_seed``), then put the caller's random states back.
 
-    :raises ValueError: ``seed`` is not an integer in ``[0, 2**32)``.
+    :param seed: an integer in ``[0, 2**32)``, or ``None`` to run the body on the global
+        generators as they stand.
+    :raises ValueError: ``seed`` is not ``None`` or an integer in ``[0, 2**32)``.
     """
+    if seed is None:
+        yield
+        return
     check_seed(seed)
     states = random.getstate(), np.random.get_state(), torch.get_rng_state()
     pyro.set_rng_seed(seed)

@@ -11,6 +11,7 @@ import gzip
 import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,6 +84,8 @@ def read_table(path: str | Path) -> dict[str, np.ndarray]:
         with an empty cell or a non-numeric entry (named by column and row).
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"data: expected a .csv or .npz file, got the folder {path}")
     if not path.is_file():
         raise DataError(f"data: {path} does not exist")
     suffix = path.suffix.lower()
@@ -94,7 +97,12 @@ def read_table(path: str | Path) -> dict[str, np.ndarray]:
             raise DataError(f"data: cannot read {path} as .npz ({e})") from e
     if suffix != ".csv":
         raise DataError(f"data: expected a .csv or .npz file, got {path.name!r}")
-    lines = [ln.rstrip("\r\n") for ln in path.read_text().splitlines() if ln.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"data: {path} is not a UTF-8 text CSV file ({e.reason} at byte "
+                        f"{e.start})") from e
+    lines = [ln.rstrip("\r\n") for ln in text.splitlines() if ln.strip()]
     if len(lines) < 2:
         raise DataError(f"data: {path} needs a header row and at least one record")
     names = [c.strip() for c in lines[0].split(",")]
@@ -125,3 +133,15 @@ def _is_float(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def with_extras(table: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """A data file's columns and further keyword arguments (``--set``) as one dict.
+
+    :raises DataError: an extra argument would replace a column of the file.
+    """
+    both = sorted(set(table) & set(extra))
+    if both:
+        raise DataError(f"set: {both[0]!r} is already a column of the data file; leave one "
+                        "of them out")
+    return {**table, **extra}

@@ -30,7 +30,14 @@ RESUMABLE = ("optimizer", "scheduler", "train_config", "state", "rng")
 
 
 class NonFiniteError(CheckpointError, FloatingPointError):
-    """A checkpoint was not written because it would hold NaN or infinite values."""
+    """A checkpoint was not written because it would hold NaN or infinite values.
+
+    :ivar tensors: the dotted names of the tensors at fault.
+    """
+
+    def __init__(self, message: str, tensors: list[str]) -> None:
+        super().__init__(message)
+        self.tensors = tensors
 
 
 def non_finite(payload: Any, prefix: str = "") -> list[str]:
@@ -57,18 +64,27 @@ def save(path: str | Path, payload: dict[str, Any]) -> Path:
     bad = non_finite(payload)
     if bad:
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        kept = "the file there is kept" if Path(path).is_file() else "nothing is written"
         raise NonFiniteError(f"checkpoint: not writing {path}: non-finite values in "
-                             f"{', '.join(bad[:3])}{more}; the last good checkpoint is kept")
+                             f"{', '.join(bad[:3])}{more}; {kept}", bad)
     with atomic_write(path) as f:
         torch.save({"format": FORMAT, "version": VERSION, **payload}, f)
     return Path(path)
 
 
-def resolve(path: str | Path, which: str = BEST) -> Path:
-    """A checkpoint file: ``path`` itself, or ``path/which`` (falling back to last.pt)."""
+def resolve(path: str | Path, which: str = BEST, fallback: bool = True) -> Path:
+    """A checkpoint file: ``path`` itself, or ``path/which`` (falling back to last.pt when
+    ``fallback``: a run stopped before its first epoch ended has no best.pt yet).
+
+    :raises TypeError: ``path`` is not a path.
+    :raises CheckpointError: no such file, or no such checkpoint in the folder.
+    """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path: expected a run folder or checkpoint file, got "
+                        f"{type(path).__name__} {path!r:.60}")
     path = Path(path)
     if path.is_dir():
-        tried = list(dict.fromkeys((which, LAST)))
+        tried = list(dict.fromkeys((which, LAST) if fallback else (which,)))
         for name in tried:
             if (path / name).is_file():
                 return path / name
@@ -78,15 +94,17 @@ def resolve(path: str | Path, which: str = BEST) -> Path:
     return path
 
 
-def load(path: str | Path, which: str = BEST) -> dict[str, Any]:
-    """Read a checkpoint (a file, or a training directory) and check its format."""
-    file = resolve(path, which)
+def load(path: str | Path, which: str = BEST, fallback: bool = True) -> dict[str, Any]:
+    """Read a checkpoint (a file, or a training directory: :func:`resolve`) and check its
+    format."""
+    file = resolve(path, which, fallback)
     try:
         ckpt = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, pickle errors, ...
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise CheckpointError(
-            f"checkpoint: cannot read {file} ({type(e).__name__}: {e}); "
-            "the file is truncated or corrupt"
+            f"checkpoint: cannot read {file} ({type(e).__name__}: {first:.200}); "
+            "the file is truncated or corrupt, or not a pgm checkpoint"
         ) from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint: {file} is not a pgm checkpoint")
@@ -126,9 +144,15 @@ def restore(model: GenerativeModel, ckpt: dict[str, Any]) -> GenerativeModel:
     return model
 
 
-def load_model(path: str | Path, which: str = BEST) -> tuple[GenerativeModel, dict[str, Any]]:
-    """Rebuild the model a checkpoint was written from; returns ``(model, checkpoint)``."""
-    ckpt = load(path, which)
+def load_model(path: str | Path, which: str = BEST, fallback: bool = True
+               ) -> tuple[GenerativeModel, dict[str, Any]]:
+    """Rebuild the model a checkpoint was written from; returns ``(model, checkpoint)``.
+
+    :param path: a run folder (``which``, by default ``best.pt``, falling back to
+        ``last.pt`` unless ``fallback=False``) or a checkpoint file.
+    :raises CheckpointError: no checkpoint there, a damaged one, or one of a user's program.
+    """
+    ckpt = load(path, which, fallback)
     if not ckpt["model"]:
         raise CheckpointError(
             f"checkpoint: {ckpt['path']} was written by a model class that is not registered; "

@@ -37,8 +37,13 @@ def evaluate(model: GenerativeModel, x: torch.Tensor, batch_size: int = 1000,
     :param seed: seeds the draws of an estimated log-likelihood (a latent model's
         importance samples), so that evaluating a model twice gives the same figure; the
         caller's random state is left as it was.
+    :raises TypeError: ``model`` is not a pgm model (a run folder is loaded with
+        :func:`pgm.load_model` first).
     :raises DataError: ``x`` is not data the model takes.
     """
+    if not isinstance(model, GenerativeModel):
+        raise TypeError(f"model: expected a pgm model (load a run with pgm.load_model(path)), "
+                        f"got {type(model).__name__} {model!r:.60}")
     x = model.check(x)
     with seeded(seed):
         v = nll(model, x, batch_size)

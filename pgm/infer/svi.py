@@ -40,6 +40,7 @@ from pgm.core.base import direct_parameters
 from pgm.core.program import Program
 from pgm.core.seeding import seeded
 from pgm.errors import (
+    ModelError,
     PGMError,
     PGMWarning,
     check_nonnegative_int,
@@ -224,6 +225,14 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def changed_settings(saved: Mapping[str, Any], settings: Mapping[str, Any],
+                     resumable: tuple[str, ...]) -> list[tuple[str, Any, Any]]:
+    """``(name, the run's value, the given value)`` of each setting in ``settings`` that
+    differs from the run's ``saved`` one and may not change on resuming."""
+    return [(k, saved.get(k), v) for k, v in settings.items()
+            if k not in resumable and k != "progress" and not _same(saved.get(k), v)]
+
+
 def start(model: GenerativeModel, settings: Mapping[str, Any], out: str | Path | None,
           resume: bool, config: type[TrainConfig], resumable: tuple[str, ...], trainer: str,
           data: Mapping[str, Any]) -> tuple[TrainConfig, dict[str, Any] | None, Path | None]:
@@ -255,8 +264,8 @@ def start(model: GenerativeModel, settings: Mapping[str, Any], out: str | Path |
         raise PGMError(f"resume: {ckpt['path']} was written by {ckpt.get('trainer', 'svi')} "
                        f"training, not {trainer}")
     saved = ckpt["train_config"]
-    changed = [f"{k}={saved.get(k)!r} (given {v!r})" for k, v in settings.items()
-               if k not in resumable and k != "progress" and not _same(saved.get(k), v)]
+    changed = [f"{k}={old!r} (given {new!r})"
+               for k, old, new in changed_settings(saved, settings, resumable)]
     if changed:
         raise PGMError(f"resume: the run in {out} was trained with {', '.join(changed)}; only "
                        f"{', '.join(resumable)} may change on resuming; start a new run to "
@@ -405,6 +414,10 @@ def _fit(model, train, valid, out, resume, data_name, on_step, settings) -> dict
     if ckpt is not None and not data_name:
         data["name"] = ckpt.get("data", "")
 
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ModelError(f"model: {model.name or type(model).__name__} has no parameters to fit: "
+                         "neither it nor its guide declares any (pyro.param, a PyroModule); "
+                         "a guide of fixed distributions cannot learn")
     pyro.set_rng_seed(cfg.seed)
     opt = adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
@@ -450,6 +463,14 @@ def _fit(model, train, valid, out, resume, data_name, on_step, settings) -> dict
                     bar.close()
                     raise diverged(state, e, sched.get_last_lr()[0],
                                    diagnose(model, model.guide, x, num_data=n), out) from e
+                except ValueError as e:  # Pyro's checks, which run on the first step
+                    if state.step:
+                        raise
+                    bar.close()
+                    faults = diagnose(model, model.guide, x, num_data=n)
+                    raise ModelError(f"the first training step failed Pyro's checks: "
+                                     f"{' '.join(str(e).split())[:300]}"
+                                     + (f"; {'; '.join(faults[:3])}" if faults else "")) from e
                 state.batch, state.step = b + 1, state.step + 1
                 state.running = value if b == 0 else 0.98 * state.running + 0.02 * value
                 if state.step == 1:
@@ -504,8 +525,11 @@ def write(path: Path, content: dict[str, Any], state: Any) -> None:
     try:
         checkpoint.save(path, content)
     except checkpoint.NonFiniteError as e:
-        raise Diverged(f"training diverged at epoch {state.epoch} step {state.step}: {e}; "
-                       "lower the learning rate or set clip_norm") from None
+        kept = ("the last good checkpoint is kept" if path.is_file()
+                else "no checkpoint was written before")
+        raise Diverged(f"training diverged at epoch {state.epoch} step {state.step}: not "
+                       f"writing {path}: non-finite values in {', '.join(e.tensors[:3])}; "
+                       f"{kept}; lower the learning rate or set clip_norm") from None
 
 
 def diverged(state: Any, error: BaseException, lr: float, faults: list[str],
@@ -520,7 +544,8 @@ def diverged(state: Any, error: BaseException, lr: float, faults: list[str],
     else:
         why, advice = "no site or parameter is at fault; the gradient step overflowed", \
             "lower lr or set clip_norm"
-    kept = f"; the last good checkpoint is in {out}" if out is not None else ""
+    kept = (f"; the last good checkpoint is in {out}"
+            if out is not None and (out / checkpoint.LAST).is_file() else "")
     return Diverged(f"training diverged at epoch {state.epoch} step {state.step} ({error}): "
                     f"{why}. Try: {advice} (lr now {lr:g}){kept}")
 

@@ -70,6 +70,11 @@ class BernoulliMixture(GenerativeModel):
         return torch.softmax(self.joint_log_prob(self.check(x)), -1)
 
     def sample(self, n: int) -> torch.Tensor:
+        """``n`` draws ``(n, D)``: a component, then its pixels.
+
+        :raises ValueError: ``n`` is not a positive integer.
+        """
+        n = check_positive_int(n, "n")
         z = dist.Categorical(logits=self.mix_logits).sample((n,))  # (n,)
         return ProductBernoulli(self.logits[z]).sample()  # (n, D)
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from pgm.core import GenerativeModel, register
 from pgm.distributions import ProductBernoulli
-from pgm.errors import check_nonnegative
+from pgm.errors import check_nonnegative, check_positive_int
 
 
 @register("bernoulli")
@@ -51,4 +51,8 @@ class IndependentBernoulli(GenerativeModel):
         return ProductBernoulli(self.logits).log_prob(x)  # (B,)
 
     def sample(self, n: int) -> torch.Tensor:
-        return ProductBernoulli(self.logits).sample((n,))  # (n, D)
+        """``n`` draws ``(n, D)``.
+
+        :raises ValueError: ``n`` is not a positive integer.
+        """
+        return ProductBernoulli(self.logits).sample((check_positive_int(n, "n"),))  # (n, D)

@@ -90,5 +90,5 @@ def test_hidden_adds_fully_connected_layers_to_both_players():
     assert model.generator.project[0].out_features == 16
     assert model.discriminator.fc[0].out_features == 16 and model.discriminator.dim == 16
     assert model.discriminate(model.sample(3)).shape == (3,)
-    with pytest.raises(ValueError, match="hidden: expected an integer >= 0, got 2.5"):
+    with pytest.raises(ValueError, match="hidden: expected int, got float 2.5"):
         pgm.build("dcgan", hidden=2.5)

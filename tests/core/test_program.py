@@ -13,6 +13,9 @@ from pgm.core.program import ModelError, Program, load_source
 from pgm.errors import CheckpointError, DataError
 from pgm.infer import checkpoint
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 FLIPS = (torch.rand(200, generator=torch.Generator().manual_seed(1)) < 0.7).float()
 
 
@@ -151,10 +154,20 @@ def test_a_failing_model_names_the_site_and_chains_the_exception():
         a = pyro.sample("a", dist.Normal(0.0, 1.0))
         pyro.sample("b", dist.Normal(a + torch.zeros(3) + x, 1.0))  # x has 4 entries
 
-    with pytest.raises(ModelError, match="model 'broken' raised RuntimeError after site 'a'"
+    # the failure is in building site 'b''s distribution, before Pyro sees 'b'
+    with pytest.raises(ModelError, match=r"model 'broken' raised RuntimeError at site 'b' "
+                                         r"\(building its arguments, test_program.py:\d+\)"
                        ) as e:
         Program(broken, "auto_normal", {"x": torch.zeros(4)})
     assert isinstance(e.value.__cause__, RuntimeError)
+
+    def after(x):
+        pyro.sample("a", dist.Normal(0.0, 1.0))
+        with pyro.plate("data", len(x)):  # a plate's subsample site is not the user's site
+            raise RuntimeError("oops")
+
+    with pytest.raises(ModelError, match="raised RuntimeError after site 'a': oops"):
+        Program(after, "auto_normal", {"x": torch.zeros(4)})
 
     def mismatched(x):
         pyro.sample("b", dist.Normal(torch.zeros(3), 1.0), obs=x)

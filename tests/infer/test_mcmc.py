@@ -2,18 +2,17 @@
 
 import warnings
 
+import arviz as az
 import numpy as np
 import pyro
 import pyro.distributions as dist
 import pytest
 import torch
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", FutureWarning)
-    import arviz as az
-
 from pgm.core.program import ModelError  # noqa: E402
 from pgm.infer.mcmc import nuts  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def coin(flips):
@@ -51,3 +50,14 @@ def test_nuts_reports_a_failing_model_and_bad_arguments():
         nuts(broken, {"flips": torch.zeros(3)})
     with pytest.raises(ValueError, match="chains: expected a positive integer, got 0"):
         nuts(coin, {"flips": torch.zeros(3)}, chains=0)
+
+
+def test_nuts_in_float64_keeps_float64_and_the_callers_default():
+    flips = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    idata = nuts(coin, {"flips": flips}, num_samples=20, warmup_steps=20, chains=1,
+                 dtype="float64")
+    assert idata.posterior["p"].dtype == np.float64
+    assert idata.log_likelihood["flip"].dtype == np.float64
+    assert torch.get_default_dtype() == torch.float32
+    with pytest.raises(ModelError, match="dtype: expected torch.float32, torch.float64"):
+        nuts(coin, {"flips": flips}, dtype="float16")

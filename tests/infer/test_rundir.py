@@ -51,7 +51,8 @@ def test_a_second_process_is_refused_while_the_first_writes(tmp_path):
         """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(RunDirError, match=rf"in use by another pgm process \(pid {holder.pid}\)"):
+        busy = rf"in use by another pgm process \(pid {holder.pid}\)"
+        with pytest.raises(RunDirError, match=busy):
             fit(tmp_path)
     finally:
         holder.kill()

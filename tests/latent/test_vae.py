@@ -41,7 +41,10 @@ def test_elbo_below_exact_and_importance_sampling_converges():
     exact = exact_log_prob(m, x)
     with torch.no_grad():
         elbo = m.elbo_terms(x, samples=4000)["elbo"]
-        assert (elbo <= exact + 1e-3).all()
+        # the ELBO's reconstruction term is a Monte Carlo mean: below log p(x) up to 4 of
+        # its standard errors (the KL term is exact)
+        rec, _ = m._log_weights(m.check(x), 4000)  # (S, B)
+        assert (elbo <= exact + 4 * rec.std(0) / math.sqrt(4000)).all()
         gaps = [(exact - m.log_prob(x, k)).abs().mean().item() for k in (1, 10, 100, 5000)]
     assert gaps[-1] < 0.05 and gaps[-1] < gaps[2] < gaps[1] < gaps[0]
 
