@@ -131,16 +131,31 @@ def _check_same_config(args, model) -> None:
 
 
 def _describe(cls) -> str:
-    return (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
+    """The first sentence of a model's docstring, on one line."""
+    doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()).replace("``", "")
+    end = doc.find(". ")
+    return doc if end < 0 else doc[: end + 1]
 
 
 # ---- sub-commands ---------------------------------------------------------------------
 
 
 def cmd_list(args) -> int:
-    for name in names():
-        cls = get(name)
-        print(f"{name:<12} {cls.kind:<9} {_describe(cls)}")
+    """The models, a line each; with a name, that model's ``--set`` keys and defaults."""
+    if args.name is None:
+        for name in names():
+            cls = get(name)
+            print(f"{name:<12} {cls.kind:<9} {_describe(cls)}")
+        return 0
+    cls = get(args.name)
+    print(f"{args.name} ({cls.kind}): {_describe(cls)}")
+    print("model settings (--set KEY=VALUE):")
+    for key, p in model_settings(cls).items():
+        if key != "shape":  # from the data
+            print(f"  {key} = {p.default!r}")
+    if cls.defaults:
+        print("training defaults: " + ", ".join(f"--{k.replace('_', '-')} {v}"
+                                                for k, v in cls.defaults.items()))
     return 0
 
 
@@ -570,7 +585,10 @@ def _resume_args(p) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from pgm import __version__
+
     ap = _Parser(prog="pgm", description="Deep generative models on Pyro.")
+    ap.add_argument("--version", action="version", version=f"pgm {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="fit models to built-in data, print test NLL, save samples")
@@ -581,7 +599,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("list", help="list the models")
+    p = sub.add_parser("list", help="list the models; with a name, its settings and defaults")
+    p.add_argument("name", nargs="?", help="a model: list its --set keys and their defaults")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("train", help="fit a model by SVI (GANs: adversarially)",

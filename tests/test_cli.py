@@ -263,3 +263,15 @@ def test_gans_take_binary_pixels_and_captions_from_their_data(capsys, tmp_path):
                        "--set", "width=4")
     assert code == 0, err
     assert "pixels" not in checkpoint.load_model(tmp_path / "grey")[0].config  # grey data: x = G(z)
+
+
+def test_list_a_model_and_the_version(capsys):
+    code, out, _ = run(capsys, "list", "vae")
+    assert code == 0 and "latent = 50" in out and "hidden = (200, 200)" in out
+    assert "training defaults: --lr 0.001" in out
+    code, out, _ = run(capsys, "list")
+    # one sentence a model, never cut mid-sentence
+    assert all(line.rstrip().endswith(".") for line in out.splitlines()), out
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("pgm ")

@@ -23,7 +23,7 @@ from pgm.errors import check_positive_int
 
 @register("mixture")
 class BernoulliMixture(GenerativeModel):
-    """Mixture of Bernoullis with ``components`` components.
+    """Mixture of Bernoullis: K components, each a product of independent binary pixels.
 
     :param shape: ``(channels, height, width)`` of an image.
     :param components: the number ``K`` of mixture components.
