@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import math
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -305,10 +306,14 @@ def between_steps(sig: dict, cfg: TrainConfig, state: Any, step: int, t0: float,
 
 def progress_bar(cfg: TrainConfig, state: Any, n: int) -> tuple[tqdm, int]:
     """The bar over all the run's batches, started where a resumed run stands; and the
-    number of batches an epoch of ``n`` examples has."""
+    number of batches an epoch of ``n`` examples has.
+
+    The bar is drawn only on a terminal: redrawn every step into a log file it would fill
+    it (the epoch lines of ``log_every`` are written either way)."""
     n_batches = -(-n // cfg.batch_size)
     bar = tqdm(total=cfg.epochs * n_batches, initial=state.epoch * n_batches + state.batch,
-               disable=not cfg.progress, dynamic_ncols=True, leave=False)
+               disable=not cfg.progress or not sys.stderr.isatty(), dynamic_ncols=True,
+               leave=False)
     return bar, n_batches
 
 
