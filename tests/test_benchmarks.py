@@ -21,6 +21,7 @@ def snapshot() -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
 def test_benchmark_smoke(script, tmp_path, data_dir, classifier_cache):
     usage = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
@@ -50,6 +51,7 @@ def run_script(name: str, *args: str, cwd: Path, ok: bool = True
     return r
 
 
+@pytest.mark.slow
 def test_vae_warm_start_is_recorded_with_the_run(tmp_path, data_dir):
     # a k=50 IWAE started from a k=5 one: the run keeps where it started, and for how long
     # that run trained, so that a resumed run still records both

@@ -88,6 +88,7 @@ SMALL = {"gan": ["hidden=[16]", "latent=4"], "dcgan": ["width=4", "latent=4"],
 GREY = {"rnade"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in names() if n != "joint"])
 def test_every_model_goes_through_train_eval_sample(capsys, tmp_path, name, classifier_cache,
                                                     request):
@@ -155,6 +156,7 @@ def user_files(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_fit_then_inspect_a_user_model(capsys, user_files):
     d = user_files / "run"
     code, out, err = run(capsys, "fit", f"{user_files / 'coin.py'}:model", "--data",

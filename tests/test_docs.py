@@ -8,6 +8,7 @@ import pytest
 TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "docs" / "tutorials").glob("*.md"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", TUTORIALS, ids=[p.stem for p in TUTORIALS])
 def test_tutorial_runs(page):
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)

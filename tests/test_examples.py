@@ -11,6 +11,7 @@ from tests.conftest import real_data_dir
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_smoke(script, tmp_path):
     if "NEEDS_DATA = True" in script.read_text() and real_data_dir() is None:

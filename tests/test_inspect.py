@@ -77,6 +77,7 @@ def test_posterior_dims_come_from_the_plates_and_loo_runs():
     assert np.isfinite(loo.elpd_loo)
 
 
+@pytest.mark.slow
 def test_posterior_samples_enumerated_sites_from_their_exact_conditional():
     locs = torch.tensor([-2.0, 2.0])
 

@@ -40,6 +40,7 @@ def twice(script: str, *args: str, cwd=None) -> str:
     return outs[0]
 
 
+@pytest.mark.slow
 def test_api_build_fit_evaluate_sample_and_every_autoguide():
     out = twice(f"""
     train = pgm.data.load("shapes", "train", limit=200)
@@ -70,6 +71,7 @@ def test_api_build_fit_evaluate_sample_and_every_autoguide():
     assert set(AUTOGUIDES) <= set(lines)
 
 
+@pytest.mark.slow
 def test_cli_train_eval_sample(tmp_path):
     """``pgm train`` twice into two folders: the same weights; eval and sample agree too."""
     out = twice("""

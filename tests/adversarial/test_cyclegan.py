@@ -83,6 +83,7 @@ def test_discriminators_play_both_domains():
     assert 0 <= acc <= 1
 
 
+@pytest.mark.slow
 def test_learns_to_invert_unpaired_images(tmp_path):
     """From unpaired halves of the shapes set, G learns ``1 - x``: on held-out images its
     error falls far below that of leaving them unchanged (1 on binary images)."""

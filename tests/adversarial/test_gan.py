@@ -1,5 +1,6 @@
 """GAN (Goodfellow et al., 2014) learns a 2-D mixture of Gaussians."""
 
+import pytest
 import torch
 
 import pgm
@@ -8,6 +9,7 @@ from pgm.metrics import energy_distance
 from tests.adversarial.toy import SHAPE, mixture
 
 
+@pytest.mark.slow
 def test_a_short_run_matches_a_mixture_of_gaussians():
     data, held_out = mixture(2000), mixture(1000, seed=1)
     torch.manual_seed(0)

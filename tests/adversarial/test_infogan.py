@@ -94,6 +94,7 @@ def test_log_q_is_the_guides_log_density_and_enters_both_losses():
     assert q_params <= {id(p) for p in model.discriminator.parameters()}
 
 
+@pytest.mark.slow
 def test_a_short_run_makes_the_categorical_code_recoverable():
     x = pgm.data.load("shapes", "train", limit=500).x
     model = build(categories=10, continuous=1)

@@ -76,6 +76,7 @@ def test_the_losses_are_the_papers():
     assert 0 <= acc <= 1
 
 
+@pytest.mark.slow
 def test_learns_both_ways_between_plain_and_inverted(tmp_path):
     """Trained on shapes and their inversions (disjoint halves), one generator learns both
     translations: held-out errors far below the 1.0 of leaving the images unchanged."""

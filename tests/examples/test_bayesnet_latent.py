@@ -12,6 +12,8 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 import bayesnet_latent as ex  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a module fixture fits the model (10-40 s)
+
 N = 4000
 
 

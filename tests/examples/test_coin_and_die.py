@@ -7,11 +7,14 @@ posterior mean within 0.01 and standard deviation within 10%, NUTS with r_hat < 
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 
 import coin_and_die  # noqa: E402
 
 
+@pytest.mark.slow
 def test_svi_and_nuts_match_the_exact_posterior():
     rows, fits = coin_and_die.compare()
     assert {(r["model"], r["method"]) for r in rows} == {

@@ -16,6 +16,8 @@ import hierarchical as h  # noqa: E402
 from pgm.infer.mcmc import nuts  # noqa: E402
 from pgm.inspect import posterior  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a module fixture fits the model (10-40 s)
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
     import arviz as az  # noqa: E402

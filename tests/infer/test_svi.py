@@ -119,6 +119,7 @@ def test_resume_without_checkpoint_is_clear(tmp_path):
         pgm.fit(m, toy_data(), out=tmp_path, resume=True)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_from_the_command_line(tmp_path):
     """A real kill -9 mid-run, then --resume: the same weights as one clean run."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
