@@ -85,7 +85,9 @@ def main() -> None:
     config = {**cfg, **{k: summary["config"][k] for k in ("epochs", "batch_size", "lr",
                                                           "lr_decay", "max_seconds")},
               "epochs_run": len(hist), "best_epoch": summary["best_epoch"]}
-    recs = [records.record(args.model, config, "binarized-mnist", "test", "nll_nats",
+    recs = [records.record(args.model, config, "binarized-mnist", "valid", "nll_nats",
+                           summary["best_valid"], "nats", summary["seconds"]),
+            records.record(args.model, config, "binarized-mnist", "test", "nll_nats",
                            r["nll_nats"], "nats", summary["seconds"]),
             records.record(args.model, config, "binarized-mnist", "test", "bits_per_dim",
                            r["bits_per_dim"], "bits/dim", summary["seconds"]),
