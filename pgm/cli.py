@@ -101,6 +101,22 @@ def _recorded(args, out: Path) -> dict:
     return run
 
 
+def _run_folder(args, name: str) -> Path:
+    """``--out``, or a new folder ``runs/NAME-YYYYmmdd-HHMMSS`` (printed) when it is left
+    out; ``--resume`` must name the run."""
+    if args.out is not None:
+        return Path(args.out)
+    if args.resume:
+        raise PGMError("--resume: expected --out, the folder of the run to continue")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out, k = Path("runs") / f"{name}-{stamp}", 1
+    while out.exists():  # two runs started within a second
+        k += 1
+        out = Path("runs") / f"{name}-{stamp}-{k}"
+    print(f"run folder: {out}", file=sys.stderr)
+    return out
+
+
 def _same_settings(out: Path, settings: dict, adversarial: bool) -> None:
     """On ``--resume``: a training setting other than the run's is refused, by its option."""
     from pgm.infer.adversarial import ADVERSARIAL_RESUMABLE
@@ -190,7 +206,7 @@ def cmd_train(args) -> int:
         if given:
             raise PGMError(f"{', '.join(given)}: only for GANs (adversarial training); "
                            f"{args.model!r} is fitted by SVI")
-    out = Path(args.out)
+    out = _run_folder(args, args.model)
     if args.resume:
         _recorded(args, out)
     if args.data is None:
@@ -350,6 +366,10 @@ def _output_file(text: str, suffix: str) -> Path:
 
 
 def cmd_sample(args) -> int:
+    if args.out is None:  # beside the checkpoint
+        run = Path(args.dir)
+        folder = run if run.is_dir() else run.parent
+        args.out = str(folder / f"sample-{args.n}-seed{args.seed}.png")
     out = _output_file(args.out, ".png")
     model, _ = checkpoint.load_model(args.dir, *_checkpoint(args))
     with torch.no_grad(), seeded(args.seed):
@@ -397,7 +417,7 @@ def cmd_fit(args) -> int:
     """SVI on a user's model file; the run is rebuilt later from ``DIR/program.json``."""
     from pgm.core.program import from_spec
 
-    out = Path(args.out)
+    out = _run_folder(args, args.model.rpartition(":")[2] or "fit")
     spec = {"model": _source_path(args.model), "guide": args.guide,
             "data": str(Path(args.data).resolve()) if args.data else None,
             "set": _settings(args.set), "plate": args.plate}
@@ -608,7 +628,8 @@ def parser() -> argparse.ArgumentParser:
                                    "last.pt, samples.png.")
     p.add_argument("model", help="model name (see `pgm list`)")
     _data_args(p, required=False)
-    p.add_argument("--out", required=True, type=_folder, help="run directory for checkpoints")
+    p.add_argument("--out", type=_folder,
+                   help="run directory for checkpoints (default: a new runs/MODEL-DATE-TIME)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -648,7 +669,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="draw samples from a trained model into a PNG grid")
     p.add_argument("dir", help="run directory or checkpoint file")
     p.add_argument("-n", type=_positive, default=64)
-    p.add_argument("--out", required=True, type=_folder, help="PNG file to write")
+    p.add_argument("--out", type=_folder,
+                   help="PNG file to write (default: DIR/sample-N-seedS.png)")
     p.add_argument("--seed", type=_seed, default=0)
     _which_arg(p)
     p.set_defaults(func=cmd_sample)
@@ -667,7 +689,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--set", type=_kv, action="append", default=[], metavar="KEY=VALUE",
                    help="a further keyword argument of the model, e.g. --set groups=8")
     p.add_argument("--plate", default="data", help="the plate that mini-batches subsample")
-    p.add_argument("--out", required=True, type=_folder, help="run directory")
+    p.add_argument("--out", type=_folder,
+                   help="run directory (default: a new runs/NAME-DATE-TIME)")
     for flag in ("--epochs", "--batch-size"):
         p.add_argument(flag, type=int)
     p.add_argument("--seed", type=_seed)

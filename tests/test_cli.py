@@ -277,3 +277,18 @@ def test_list_a_model_and_the_version(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0 and capsys.readouterr().out.startswith("pgm ")
+
+
+def test_out_defaults_to_a_new_run_folder_and_a_grid_beside_the_run(capsys, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "train", "bernoulli", "--data", "shapes", "--limit", "100",
+                       "--epochs", "1", "--no-progress")
+    assert code == 0, err
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.name.startswith("bernoulli-") and f"run folder: runs/{folder.name}" in err
+    assert (folder / "best.pt").is_file()
+    code, out, err = run(capsys, "sample", str(folder), "-n", "4")
+    assert code == 0 and (folder / "sample-4-seed0.png").is_file(), err
+    code, _, err = run(capsys, "train", "bernoulli", "--resume")
+    assert code == 2 and "--resume: expected --out" in err
