@@ -75,8 +75,9 @@ def test_svi_puts_deterministic_sites_in_the_posterior_and_factors_nowhere():
 
 
 def test_nuts_does_the_same():
-    check_regression(nuts(regression, {"x": XS, "y": YS}, num_samples=20, warmup_steps=20,
-                          chains=1))
+    idata = nuts(regression, {"x": XS, "y": YS}, num_samples=20, warmup_steps=20, chains=1)
+    check_regression(idata)  # asserts mu = a + b x and where each site goes
+    assert idata.posterior["mu"].shape == (1, 20, len(XS))
 
 
 Y8 = torch.tensor([0.8, 1.6, 0.0, 1.1, 0.0, 0.4, 1.3, 0.9])
