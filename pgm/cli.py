@@ -83,14 +83,19 @@ def _load_split(args, split: str, binary: bool) -> pgm_data.Dataset:
                          dequantize=not binary, limit=getattr(args, "limit", None))
 
 
-def _recorded(args, out: Path) -> dict:
+def _last(out: Path) -> dict:
+    """On ``--resume``: the run's ``last.pt``, read once for every check."""
+    if not (out / checkpoint.LAST).is_file():
+        raise PGMError(f"--resume: {out} holds no run to resume (no {checkpoint.LAST})")
+    return checkpoint.load(out, checkpoint.LAST)
+
+
+def _recorded(args, out: Path, ckpt: dict) -> dict:
     """On ``--resume``: the run's own data and limit (``run.json``), in ``args`` where they
     were left out; a value given that differs from the run's is refused."""
     file = out / RUN_JSON
-    if not (out / checkpoint.LAST).is_file():
-        raise PGMError(f"--resume: {out} holds no run to resume (no {checkpoint.LAST})")
     run = json.loads(file.read_text()) if file.is_file() else {
-        "data": checkpoint.load(out, checkpoint.LAST).get("data") or None, "limit": args.limit}
+        "data": ckpt.get("data") or None, "limit": args.limit}
     for flag, key in (("--data", "data"), ("--limit", "limit")):
         given = getattr(args, key)
         if given is not None and given != run.get(key):
@@ -117,12 +122,12 @@ def _run_folder(args, name: str) -> Path:
     return out
 
 
-def _same_settings(out: Path, settings: dict, adversarial: bool) -> None:
+def _same_settings(out: Path, ckpt: dict, settings: dict, adversarial: bool) -> None:
     """On ``--resume``: a training setting other than the run's is refused, by its option."""
     from pgm.infer.adversarial import ADVERSARIAL_RESUMABLE
     from pgm.infer.svi import RESUMABLE, changed_settings
 
-    saved = checkpoint.load(out, checkpoint.LAST)["train_config"]
+    saved = ckpt["train_config"]
     allowed = ADVERSARIAL_RESUMABLE if adversarial else RESUMABLE
     changed = changed_settings(saved, settings, allowed)
     if changed:
@@ -207,24 +212,25 @@ def cmd_train(args) -> int:
             raise PGMError(f"{', '.join(given)}: only for GANs (adversarial training); "
                            f"{args.model!r} is fitted by SVI")
     out = _run_folder(args, args.model)
-    if args.resume:
-        _recorded(args, out)
+    last = _last(out) if args.resume else None
+    if last is not None:
+        _recorded(args, out, last)
     if args.data is None:
         raise PGMError(f"--data: expected one of {pgm_data.names()} (the data set to train "
                        "on), got nothing")
     settings = {k: v for k, v in vars(args).items()
                 if k in Config.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
-    if args.resume:
-        _same_settings(out, settings, adversarial)
+    if last is not None:
+        _same_settings(out, last, settings, adversarial)
     else:
         Config(**{**cls.defaults, **settings})  # bad settings fail before any work
     # everything that can fail on the user's input fails before the run folder is touched
     train = _load_split(args, "train", cls.binary)
     # GANs have no likelihood to validate on
     valid = None if adversarial else _load_split(args, "valid", cls.binary)
-    if args.resume:
-        model, _ = checkpoint.load_model(out, checkpoint.LAST)
+    if last is not None:
+        model = checkpoint.rebuild(last)
         if model.name != args.model:
             raise PGMError(f"--resume: {out} holds a {model.name!r} run, not {args.model!r}")
         _check_same_config(args, model)
@@ -427,7 +433,7 @@ def cmd_fit(args) -> int:
                 if k in TrainConfig.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
     if args.resume:
-        _same_settings(out, settings, adversarial=False)
+        _same_settings(out, _last(out), settings, adversarial=False)
     seed = settings.get("seed", TrainConfig.seed)
     # imports, reads and traces: fails before anything is written
     with seeded(seed):  # an automatic guide's initial values

@@ -153,6 +153,14 @@ def load_model(path: str | Path, which: str = BEST, fallback: bool = True
     :raises CheckpointError: no checkpoint there, a damaged one, or one of a user's program.
     """
     ckpt = load(path, which, fallback)
+    return rebuild(ckpt), ckpt
+
+
+def rebuild(ckpt: dict[str, Any]) -> GenerativeModel:
+    """The model of an already loaded checkpoint, its weights restored, in eval mode.
+
+    :raises CheckpointError: a model class that is not registered, or a user's program.
+    """
     if not ckpt["model"]:
         raise CheckpointError(
             f"checkpoint: {ckpt['path']} was written by a model class that is not registered; "
@@ -165,4 +173,4 @@ def load_model(path: str | Path, which: str = BEST, fallback: bool = True
     model = build(ckpt["model"], **ckpt["config"])
     restore(model, ckpt)
     model.eval()
-    return model, ckpt
+    return model
