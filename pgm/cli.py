@@ -436,8 +436,7 @@ def cmd_fit(args) -> int:
         _same_settings(out, _last(out), settings, adversarial=False)
     seed = settings.get("seed", TrainConfig.seed)
     # imports, reads and traces: fails before anything is written
-    with seeded(seed):  # an automatic guide's initial values
-        program = from_spec(spec)
+    program = from_spec({**spec, "seed": seed})  # an automatic guide's initial values
     if program.num_data == 1 and (args.batch_size is not None or spec["plate"] != "data"):
         flag = "--plate" if spec["plate"] != "data" else "--batch-size"
         raise PGMError(f"{flag}: the model has no plate {spec['plate']!r} over more than one "

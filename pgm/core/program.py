@@ -72,7 +72,7 @@ from pgm.core.supports import (
     dependent_supports,
 )
 from pgm.core.tracing import trace
-from pgm.errors import DataError, ModelError, check_nonnegative_int
+from pgm.errors import DataError, ModelError, check_seed
 
 #: automatic guides by the names ``pgm fit --guide`` and ``Program(guide=...)`` take
 AUTOGUIDES: dict[str, type] = {
@@ -255,7 +255,7 @@ class Program(GenerativeModel):
                          guide=guide if isinstance(guide, str) or guide is None
                          else getattr(guide, "__name__", type(guide).__name__), **extra)
         if seed is not None:
-            check_nonnegative_int(seed, "seed")
+            check_seed(seed)
         self.plate, self._elbo, self._guide_spec = plate, elbo, guide
         self.seed, self.dtype = seed, dtype
         self.__dict__["fn"] = model  # a module is registered once, as user_model

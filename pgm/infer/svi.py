@@ -39,7 +39,6 @@ from tqdm.auto import tqdm
 from pgm.core import GenerativeModel
 from pgm.core.base import direct_parameters
 from pgm.core.program import Program
-from pgm.core.seeding import seeded
 from pgm.errors import (
     ModelError,
     PGMError,
@@ -358,8 +357,8 @@ def fit(
 
     :param model: any :class:`~pgm.core.GenerativeModel` (a
         :class:`~pgm.core.program.Program` included), or a plain Pyro model function or
-        ``PyroModule``, which is wrapped as ``Program(model, guide, data)`` (built under
-        ``seed``); the summary's ``"model"`` is the model trained.
+        ``PyroModule``, which is wrapped as ``Program(model, guide, data, seed=seed)``; the
+        summary's ``"model"`` is the model trained.
     :param train: training images ``(n, pixels)``; for a program, its example indices
         (by default all of them).
     :param guide: for a plain Pyro model only: its guide or an automatic guide's name.
@@ -392,8 +391,7 @@ def fit(
         if not callable(model):
             raise TypeError(f"model: expected a pgm model or a Pyro model function, "
                             f"got {type(model).__name__}")
-        with seeded(settings.get("seed", TrainConfig.seed)):  # automatic guides' start
-            model = Program(model, guide, data)
+        model = Program(model, guide, data, seed=settings.get("seed", TrainConfig.seed))
     elif data is not None:
         raise TypeError("data: only for a plain Pyro model; a pgm model takes train")
     if model.kind == "implicit":
