@@ -92,7 +92,9 @@ def test_learns_to_invert_unpaired_images(tmp_path):
     ds = pgm.data.load("shapes", "train", limit=512)
     a, b = domains.unpaired(ds.x, ds.shape, "inverted")
     m = small(width=16, blocks=0, identity=0.0, domains="inverted")
-    train(m, b, condition=a, epochs=6, batch_size=32, lr=1e-3, out=tmp_path,
+    # 3 epochs (24 steps of each player): held-out errors 0.10-0.11 with this seed (6
+    # epochs: 0.05-0.07); the check is < 0.2 either way, at half the time
+    train(m, b, condition=a, epochs=3, batch_size=32, lr=1e-3, out=tmp_path,
           progress=False, sample_every=None, min_diversity=None)
     errors = m.translation_errors(pgm.data.load("shapes", "test", limit=200).x)
     assert errors["l1_unchanged"] == 1.0
