@@ -79,7 +79,8 @@ def test_fitting_lowers_the_nll_and_bad_settings_are_named():
     model = pgm.build("pixelrnn", hidden=8, layers=1)
     model.initialize(x)  # what fit does first: biases at the mean pixel
     before = -model.log_prob(x).mean().item()
-    pgm.fit(model, x, epochs=6, batch_size=20, lr=3e-3, progress=False)
+    # 3 epochs at lr 1e-2: the NLL falls by 183 nats (6 epochs at 3e-3, twice the time: 138)
+    pgm.fit(model, x, epochs=3, batch_size=20, lr=1e-2, progress=False)
     assert -model.log_prob(x).mean().item() < before - 50
     with pytest.raises(ValueError, match="layer: expected one of"):
         pgm.build("pixelrnn", layer="column")
