@@ -57,7 +57,9 @@ def test_fit_a_two_dimensional_mixture():
     centres = torch.tensor([[-2.0, -2.0], [2.0, 2.0], [2.0, -2.0]])
     x = centres[torch.randint(0, 3, (3000,))] + 0.4 * torch.randn(3000, 2)
     m = pgm.build("rnade", shape=(2,), hidden=16, components=4)
-    pgm.fit(m, x[:2500], epochs=40, lr=1e-2, batch_size=100, progress=False)
+    # batches of 500 at lr 2e-2: 200 steps, a gap of 0.011 nats to the true density
+    # (batches of 100 at 1e-2: 1000 steps, 4 times as long, 0.014)
+    pgm.fit(m, x[:2500], epochs=40, lr=2e-2, batch_size=500, progress=False)
     nll = pgm.infer.nll(m, x[2500:])
     # the true density: equal mixture of isotropic Gaussians, sd 0.4
     true = -torch.logsumexp(torch.distributions.Normal(centres, 0.4).log_prob(
