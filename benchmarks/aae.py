@@ -76,7 +76,7 @@ def main() -> None:
           f"codes vs prior energy distance {fit:.4f}; reconstruction {rec:.1f} nats; "
           f"linear probe on codes {probe:.4f}")
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "lr_d")},
-              "generator_steps": summary["step"]}
+              "generator_steps": summary["g_step"]}
     out = quality_records("aae", config, q, floor, summary["seconds"], command)
     out += [records.record("aae", config, "binarized-mnist", "test", metric, value, unit,
                            summary["seconds"], cmd=command)

@@ -102,7 +102,7 @@ def main() -> None:
           f"{floor['frechet_distance']:.1f}), classes covered {q['classes_covered']}/10, "
           f"classifier accuracy {info['accuracy']:.3f}")
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "d_steps")},
-              **({"ema": args.ema} if args.ema else {}), "generator_steps": summary["step"]}
+              **({"ema": args.ema} if args.ema else {}), "generator_steps": summary["g_step"]}
     out = quality_records(args.model, config, q, floor, summary["seconds"], command)
     if args.vae:
         vae, ckpt = pgm.load_model(args.vae)

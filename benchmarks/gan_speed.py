@@ -61,7 +61,7 @@ def main() -> None:
             ds, cond = inputs[name]
             s = train(model, ds.x, condition=cond, epochs=1, batch_size=64, progress=False,
                       log_every=0, sample_every=None, seed=0)
-            seconds[name].append(s["seconds"] / s["d_step"])
+            seconds[name].append(s["seconds"] / s["step"])
     out = []
     for name, model in models.items():
         per_step = statistics.median(seconds[name][1:] or seconds[name])

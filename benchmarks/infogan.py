@@ -100,7 +100,7 @@ def main() -> None:
           f"L_I bound of the categorical code {info[CATEGORICAL]:.3f} nats (max 2.303)"
           + (f"; code grids in {args.figures}" if out_dir is not None else ""))
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "lr_d")},
-              "generator_steps": summary["step"], "seed": args.seed}
+              "generator_steps": summary["g_step"], "seed": args.seed}
     out = [*(records.record("infogan", config, "mnist-test (binarized)", split,
                             "unsupervised_error", e, "fraction misclassified",
                             summary["seconds"], cmd=command) for split, e in error.items()),

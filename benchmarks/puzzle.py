@@ -76,7 +76,7 @@ def main() -> None:
     config = {**cfg, "patches": model.k, "patch": model.patch, "lambda_app": model.lambda_app,
               "lambda_spa": model.lambda_spa,
               **{k: summary["config"][k] for k in ("batch_size", "lr", "lr_d")},
-              "generator_steps": summary["step"]}
+              "generator_steps": summary["g_step"]}
     units = {"mask_iou": "fraction"} | {k: "fraction" for k in kept}
     records.write("puzzle", [
         records.record("puzzlegan", config, data, "test", metric, value,

@@ -89,7 +89,7 @@ def main() -> None:
               nrow=len(rows))
     print("figure rows: " + "; ".join(rows))
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr", "d_steps")},
-              "generator_steps": summary["step"]}
+              "generator_steps": summary["g_step"]}
     records.write("text2image", [
         records.record("text2image", config, data, split, metric, value, unit,
                        summary["seconds"], cmd=command)

@@ -83,7 +83,7 @@ def main() -> None:
     rows = grid(model, te.x[:8])  # eight digits a row
     save_grid(rows, model.shape, FIGURES / f"translation-{args.model}.png", nrow=len(rows) // 8)
     config = {**cfg, **{k: summary["config"][k] for k in ("batch_size", "lr")},
-              "generator_steps": summary["step"]}
+              "generator_steps": summary["g_step"]}
     records.write("translation", [
         records.record(args.model, config, data, "test", metric, value,
                        "mean absolute pixel error", summary["seconds"], cmd=command)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import inspect
 import json
 import os
 import sys
@@ -25,7 +24,7 @@ from pgm.core.registry import settings as model_settings
 from pgm.core.seeding import seeded
 from pgm.errors import PGMError, PGMWarning, check_seed
 from pgm.infer import checkpoint, evaluate, fit, rundir
-from pgm.infer.svi import Interrupted, TrainConfig
+from pgm.infer.loop import RESUMABLE, Interrupted, TrainConfig, changed_settings, regime_of
 from pgm.io import atomic_write, file_in_the_way
 from pgm.viz import save_grid
 
@@ -122,13 +121,10 @@ def _run_folder(args, name: str) -> Path:
     return out
 
 
-def _same_settings(out: Path, ckpt: dict, settings: dict, adversarial: bool) -> None:
-    """On ``--resume``: a training setting other than the run's is refused, by its option."""
-    from pgm.infer.adversarial import ADVERSARIAL_RESUMABLE
-    from pgm.infer.svi import RESUMABLE, changed_settings
-
+def _same_settings(out: Path, ckpt: dict, settings: dict, allowed: tuple[str, ...]) -> None:
+    """On ``--resume``: a training setting other than the run's is refused, by its option
+    (``allowed``: the settings that may change, the regime's ``resumable``)."""
     saved = ckpt["train_config"]
-    allowed = ADVERSARIAL_RESUMABLE if adversarial else RESUMABLE
     changed = changed_settings(saved, settings, allowed)
     if changed:
         k, old, new = changed[0]
@@ -180,37 +176,22 @@ def cmd_list(args) -> int:
     return 0
 
 
-#: ``pgm train`` options that only adversarial training takes
-ADVERSARIAL_FLAGS = ("lr_d", "d_steps", "sample_every", "ema")
-
-
-def _data_config(cls, args, train) -> dict:
-    """``--set`` values, plus what a GAN takes from its data unless set: binary images
-    (``pixels="bernoulli"``) and, for a conditional model, captions of the data's labels."""
-    config = _settings(args.set)
-    if cls.kind == "implicit":
-        if (train.binary and "pixels" in inspect.signature(cls).parameters
-                and config.get("output") != "linear"):
-            config.setdefault("pixels", "bernoulli")
-        if "captions" in inspect.signature(cls).parameters:
-            config.setdefault("captions", args.data)
-    return config
+#: the training options of ``pgm train``; each regime takes those its config has
+TRAIN_FLAGS = ("epochs", "batch_size", "lr", "lr_decay", "seed", "patience", "checkpoint_every",
+               "clip_norm", "max_seconds", "lr_d", "d_steps", "sample_every", "ema")
 
 
 def cmd_train(args) -> int:
-    """SVI for likelihood models; the adversarial loop for GANs (``kind == "implicit"``)."""
+    """Train a registered model by its regime (SVI; the game for a GAN): the model says
+    how it is trained (``trainer``), what its data suggest (``data_settings``), what it
+    trains on (``training_data``) and what its grid shows (``preview``)."""
     cls = get(args.model)
-    adversarial = cls.kind == "implicit"
-    if adversarial:
-        from pgm.infer.adversarial import AdversarialConfig as Config
-        from pgm.infer.adversarial import train as trainer
-    else:
-        Config, trainer = TrainConfig, fit
-        given = [f"--{k.replace('_', '-')}" for k in ADVERSARIAL_FLAGS
-                 if getattr(args, k) is not None]
-        if given:
-            raise PGMError(f"{', '.join(given)}: only for GANs (adversarial training); "
-                           f"{args.model!r} is fitted by SVI")
+    regime = regime_of(cls)
+    given = [f"--{k.replace('_', '-')}" for k in TRAIN_FLAGS
+             if getattr(args, k) is not None and k not in regime.config.__dataclass_fields__]
+    if given:
+        raise PGMError(f"{', '.join(given)}: not a setting of {regime.name} training, which "
+                       f"trains {args.model!r}; see pgm train --help")
     out = _run_folder(args, args.model)
     last = _last(out) if args.resume else None
     if last is not None:
@@ -219,58 +200,45 @@ def cmd_train(args) -> int:
         raise PGMError(f"--data: expected one of {pgm_data.names()} (the data set to train "
                        "on), got nothing")
     settings = {k: v for k, v in vars(args).items()
-                if k in Config.__dataclass_fields__ and v is not None}
+                if k in regime.config.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
     if last is not None:
-        _same_settings(out, last, settings, adversarial)
+        _same_settings(out, last, settings, regime.resumable)
     else:
-        Config(**{**cls.defaults, **settings})  # bad settings fail before any work
+        regime.config(**{**cls.defaults, **settings})  # bad settings fail before any work
     # everything that can fail on the user's input fails before the run folder is touched
     train = _load_split(args, "train", cls.binary)
-    # GANs have no likelihood to validate on
-    valid = None if adversarial else _load_split(args, "valid", cls.binary)
+    valid = _load_split(args, "valid", cls.binary) if regime.validates else None
     if last is not None:
         model = checkpoint.rebuild(last)
         if model.name != args.model:
             raise PGMError(f"--resume: {out} holds a {model.name!r} run, not {args.model!r}")
         _check_same_config(args, model)
     else:
+        config = _settings(args.set)
         model = build(args.model, seed=settings.get("seed", TrainConfig.seed),
-                      shape=train.shape, **_data_config(cls, args, train))
-    # a GAN may train on more than the images: captions of their labels, another domain
-    x, condition = model.training_data(train) if adversarial else (train.x, None)
+                      shape=train.shape, **{**cls.data_settings(train, config), **config})
+    # a model may train on more than the images: captions of their labels, another domain
+    x, condition = model.training_data(train)
     model.check(x, "train")
-    extra = {} if condition is None else {"condition": condition}
     with rundir.claim(out, resume=args.resume, overwrite=args.overwrite, flag="--out"):
         if not args.resume:
             with atomic_write(out / RUN_JSON) as f:
                 f.write(json.dumps({"model": args.model, "data": args.data,
                                     "limit": args.limit, "set": _settings(args.set)},
                                    indent=1).encode())
-        how = "adversarially " if adversarial else ""
         sizes = f"{len(x)} train" + (f" / {len(valid)} valid" if valid is not None else "")
-        print(f"training {model.name} ({model.num_parameters:,} parameters) {how}on "
-              f"{args.data} ({sizes}) -> {out}", file=sys.stderr)
+        print(f"training {model.name} ({model.num_parameters:,} parameters, {regime.name} "
+              f"training) on {args.data} ({sizes}) -> {out}", file=sys.stderr)
         try:
-            summary = trainer(model, x, *([] if adversarial else [valid.x]), out=out,
-                              resume=args.resume, data_name=args.data, **extra, **settings)
+            summary = fit(model, x, None if valid is None else valid.x, condition=condition,
+                          out=out, resume=args.resume, data_name=args.data, **settings)
         except Interrupted as e:
             print(f"pgm: {e}", file=sys.stderr)
             return 130
-        if adversarial:
-            print(f"discriminator loss {summary['d_loss']:.3f} (accuracy "
-                  f"{summary['d_accuracy']:.2f}), generator loss {summary['g_loss']:.3f} after "
-                  f"{summary['step']} generator steps; {summary['seconds']:.1f} s training")
-        else:
-            print(f"best valid NLL {summary['best_valid']:.2f} nats at epoch "
-                  f"{summary['best_epoch']}; {summary['seconds']:.1f} s training")
+        print(regime.describe(summary))
         with torch.no_grad(), evaluating(model), seeded(summary["config"]["seed"]):
-            if not adversarial:
-                grid = model.sample(64)
-            else:  # the loop's monitoring batch: noise, and the captions or images it reads
-                grid = model.render(model.generator_input(
-                    64, torch.Generator().manual_seed(0), real=x[:64],
-                    condition=None if condition is None else condition[:64]))
+            grid = model.preview(min(64, len(x)), lambda: (x, condition))
         save_grid(grid, model.shape, out / "samples.png")
     return 0
 
@@ -333,13 +301,18 @@ def _eval_implicit(args, model, ckpt) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
-    model, ckpt = checkpoint.load_model(args.dir, *_checkpoint(args))
-    if args.data is None:  # the data set the run was trained on
+def _run_data(args, ckpt: dict) -> None:
+    """``--data`` by default the data set the run was trained on."""
+    if args.data is None:
         args.data = ckpt.get("data") or None
         if args.data not in pgm_data.names():
             raise PGMError(f"--data: {ckpt['path']} does not record a data set pgm knows "
                            f"({args.data!r}); name one of {pgm_data.names()}")
+
+
+def cmd_eval(args) -> int:
+    model, ckpt = checkpoint.load_model(args.dir, *_checkpoint(args))
+    _run_data(args, ckpt)
     if model.kind == "implicit":
         return _eval_implicit(args, model, ckpt)
     ds = _load_split(args, args.split, model.binary)
@@ -377,9 +350,14 @@ def cmd_sample(args) -> int:
         folder = run if run.is_dir() else run.parent
         args.out = str(folder / f"sample-{args.n}-seed{args.seed}.png")
     out = _output_file(args.out, ".png")
-    model, _ = checkpoint.load_model(args.dir, *_checkpoint(args))
+    model, ckpt = checkpoint.load_model(args.dir, *_checkpoint(args))
+
+    def data():  # for a model that generates from real images: the run's data set
+        _run_data(args, ckpt)
+        return model.training_data(_load_split(args, args.split, model.binary))
+
     with torch.no_grad(), seeded(args.seed):
-        x = model.sample(args.n)
+        x = model.preview(args.n, data)
     print(save_grid(x, model.shape, out))
     return 0
 
@@ -433,7 +411,7 @@ def cmd_fit(args) -> int:
                 if k in TrainConfig.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
     if args.resume:
-        _same_settings(out, _last(out), settings, adversarial=False)
+        _same_settings(out, _last(out), settings, RESUMABLE)
     seed = settings.get("seed", TrainConfig.seed)
     # imports, reads and traces: fails before anything is written
     program = from_spec({**spec, "seed": seed})  # an automatic guide's initial values
@@ -456,7 +434,7 @@ def cmd_fit(args) -> int:
         except Interrupted as e:
             print(f"pgm: {e}", file=sys.stderr)
             return 130
-    print(f"final loss {summary['running']:.4g} after {summary['epoch']} epochs "
+    print(f"final loss {summary['train_loss']:.4g} after {summary['epoch']} epochs "
           f"({summary['seconds']:.1f} s); inspect with: pgm inspect {out}")
     return 0
 
@@ -678,6 +656,10 @@ def parser() -> argparse.ArgumentParser:
                    help="PNG file to write (default: DIR/sample-N-seedS.png)")
     p.add_argument("--seed", type=_seed, default=0)
     _which_arg(p)
+    g = p.add_argument_group("models that generate from images (translators, Puzzle-GAN)")
+    _data_args(g, required=False)
+    g.add_argument("--split", default="test", choices=pgm_data.SPLITS,
+                   help="the split whose images it reads (default: test)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("fit", help="fit your own Pyro model (FILE.py:NAME) by SVI",

@@ -7,6 +7,7 @@ import pytest
 from pgm.cli import main
 from pgm.core import get, names
 from pgm.infer import checkpoint
+from tests.small import GREY, SMALL
 
 
 def run(capsys, *argv):
@@ -75,19 +76,6 @@ def test_demo_smoke(capsys, tmp_path):
     assert (tmp_path / "mixture" / "samples.png").is_file()
 
 
-SMALL = {"gan": ["hidden=[16]", "latent=4"], "dcgan": ["width=4", "latent=4"],
-         "nade": ["hidden=8"], "vae": ["latent=2", "hidden=[8]", "eval_samples=5"],
-         "rnade": ["hidden=4", "components=2"], "mixture": ["components=2"], "ar": ["k=2"],
-         "text2image": ["width=4", "latent=4", "embed=4", "text=4"],
-         "aae": ["latent=2", "hidden=[16]"], "pixelrnn": ["hidden=4", "layers=1"],
-         "cyclegan": ["width=4", "blocks=0"], "stargan": ["width=4", "blocks=0"],
-         "puzzlegan": ["width=4", "embed=4", "latent=2"]}
-
-
-#: models of real-valued pixels train on grey data (binary shapes are refused)
-GREY = {"rnade"}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in names() if n != "joint"])
 def test_every_model_goes_through_train_eval_sample(capsys, tmp_path, name, classifier_cache,
@@ -109,8 +97,9 @@ def test_every_model_goes_through_train_eval_sample(capsys, tmp_path, name, clas
     if getattr(get(name), "reads_images", False):  # its outputs checked against the split
         errors = [v for k, v in r.items() if k.startswith("l1_")]
         assert r["n"] == 200 and len(errors) >= 4 and all(0 <= e <= 1 for e in errors), r
+        # its samples are made from the run's own data set (test split)
         code, out, err = run(capsys, "sample", d, "-n", "4", "--out", str(tmp_path / "s.png"))
-        assert code == 2 and "reads real images; expected" in err, err
+        assert code == 0 and (tmp_path / "s.png").is_file(), err
         return
     if get(name).kind == "implicit":  # no likelihood: sample-quality metrics instead
         assert "nll_nats" not in r and r["frechet_distance"] >= 0 and r["n"] == 200
@@ -225,7 +214,7 @@ def test_gan_train_resume_eval_sample(capsys, tmp_path, classifier_cache):
             "32", "--set", "hidden=[16]", "--set", "latent=4", "--lr-d", "1e-3", "--d-steps",
             "2", "--sample-every", "2", "--no-progress"]
     code, out, err = run(capsys, *args, "--epochs", "1")
-    assert code == 0 and "adversarially" in err and "after 4 generator steps" in out, err
+    assert code == 0 and "adversarial training" in err and "after 4 generator steps" in out, err
     assert (tmp_path / "gan" / "samples" / "step_000004.png").is_file()
     code, out, err = run(capsys, *args, "--epochs", "2", "--resume")
     assert code == 0 and "after 8 generator steps" in out, err
@@ -243,7 +232,7 @@ def test_gan_train_resume_eval_sample(capsys, tmp_path, classifier_cache):
     (["train", "gan", "--patience", "3"], "patience: adversarial training has no validation"),
     (["train", "dcgan", "--d-steps", "0"], "d_steps: expected a positive integer, got 0"),
     (["train", "gan", "--set", "loss=wgan"], "loss: expected one of ['ns', 'minimax']"),
-    (["train", "vae", "--lr-d", "0.1"], "--lr-d: only for GANs"),
+    (["train", "vae", "--lr-d", "0.1"], "--lr-d: not a setting of svi training"),
 ])
 def test_gan_errors_are_one_clear_line(capsys, tmp_path, argv, match):
     code, _, err = run(capsys, *argv, "--data", "shapes", "--limit", "64", "--out",

@@ -60,7 +60,7 @@ def trained(tmp_path_factory):
     (["--batch-size", "0"], "batch_size: expected a positive integer, got 0"),
     (["--patience", "0"], "patience: expected a positive integer, got 0"),
     (["--max-seconds", "-3"], "max_seconds: expected a positive number, got -3.0"),
-    (["--lr-d", "0.1"], "--lr-d: only for GANs"),
+    (["--lr-d", "0.1"], "--lr-d: not a setting of svi training"),
     (["--set", "foo=1"], "unknown setting(s) ['foo']; it takes"),
     (["--set", "nothing"], "--set: expected KEY=VALUE, got 'nothing'"),
     (["--resume", "--overwrite"], "not allowed with argument"),

@@ -1,6 +1,6 @@
 """Generative adversarial networks: implicit models, trained by :mod:`pgm.infer.adversarial`."""
 
-from pgm.adversarial.base import AdversarialModel
+from pgm.adversarial.base import AdversarialModel, ImageToImage
 from pgm.adversarial.cyclegan import CycleGAN
 from pgm.adversarial.dcgan import DCGAN
 from pgm.adversarial.gan import GAN
@@ -10,5 +10,5 @@ from pgm.adversarial.puzzlegan import PuzzleGAN
 from pgm.adversarial.stargan import StarGAN
 from pgm.adversarial.text2image import TextToImageGAN
 
-__all__ = ["AdversarialModel", "CycleGAN", "GAN", "DCGAN", "InfoGAN", "ProgressiveGAN",
-           "PuzzleGAN", "StarGAN", "TextToImageGAN"]
+__all__ = ["AdversarialModel", "ImageToImage", "CycleGAN", "GAN", "DCGAN", "InfoGAN",
+           "ProgressiveGAN", "PuzzleGAN", "StarGAN", "TextToImageGAN"]

@@ -33,6 +33,7 @@ adversarial autoencoder are meant to reuse :meth:`d_loss` and :meth:`g_loss`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -67,11 +68,13 @@ class AdversarialModel(GenerativeModel):
     """
 
     kind = "implicit"
+    #: trained by the two-player game (:class:`pgm.infer.adversarial.Adversarial`)
+    trainer = "adversarial"
     #: whether the generator takes a condition (a caption, a label) beside its noise
     conditional = False
     #: what a conditional model's condition is, for messages
     condition_name = "the conditions"
-    #: the generator's input includes real images (translators, Puzzle-GAN), so it cannot
+    #: the generator's input includes real images (:class:`ImageToImage`), so it cannot
     #: sample without them, and :meth:`scores` checks its outputs against them
     reads_images = False
     #: a generator without noise whose input is its condition, an image (CycleGAN); its
@@ -192,10 +195,14 @@ class AdversarialModel(GenerativeModel):
         """
         return self.draw_noise(n, generator)
 
-    def training_data(self, data: Any) -> tuple[torch.Tensor, Any]:
-        """What ``pgm train`` trains on from a :class:`pgm.data.Dataset`: its images
-        ``(n, D)`` and, for a :attr:`conditional` model, their conditions (None here)."""
-        return data.x, None
+    @classmethod
+    def data_settings(cls, data: Any, config: dict[str, Any]) -> dict[str, Any]:
+        """Binary data suggest Bernoulli pixels (``pixels="bernoulli"``), for a generator
+        with a sigmoid output."""
+        if (data.binary and "pixels" in inspect.signature(cls).parameters
+                and config.get("output") != "linear"):
+            return {"pixels": "bernoulli"}
+        return {}
 
     def render(self, inputs: Any) -> torch.Tensor:
         """The images ``(n, D)`` of generator inputs from :meth:`generator_input`."""
@@ -301,6 +308,43 @@ class AdversarialModel(GenerativeModel):
     def num_parameters(self) -> int:
         """Parameters of the generator and the discriminator together."""
         return sum(p.numel() for p in self.parameters())
+
+
+class ImageToImage(AdversarialModel):
+    """Base of the GANs whose generator reads real images: translators (CycleGAN, StarGAN)
+    and completers (Puzzle-GAN).
+
+    They draw nothing from noise alone, so :meth:`preview` (``pgm sample``, the grid of
+    ``pgm train``) generates from examples of the run's data, and they are judged by
+    :meth:`scores`, their outputs checked against the real images they came from.
+    """
+
+    reads_images = True
+
+    def preview(self, n: int, data: Callable[[], tuple[torch.Tensor, Any]] | None = None
+                ) -> torch.Tensor:
+        """The outputs ``(n, D)`` for the first ``n`` examples ``data()`` returns (the
+        generator's inputs :meth:`generator_input` makes of them; noise, where there is
+        any, from the global random state).
+
+        :raises ValueError: ``data`` is None, or returns fewer than ``n`` examples.
+        """
+        n = check_positive_int(n, "n")
+        if data is None:
+            raise ValueError(f"data: {self.name or type(self).__name__} generates from real "
+                             "images; expected a function returning (images, conditions), "
+                             "got None")
+        x, condition = data()
+        if len(x) < n:
+            raise ValueError(f"n: expected at most {len(x)} (the images there are to read), "
+                             f"got {n}")
+        generator = torch.Generator().manual_seed(int(torch.randint(2**31, ())))
+        return self.render(self.generator_input(n, generator, condition=condition, real=x))
+
+    def scores(self, x: torch.Tensor) -> dict[str, float]:
+        """Held-out measures of the outputs for the real images ``x`` ``(n, D)`` against
+        what they should be, for ``pgm eval``."""
+        raise NotImplementedError
 
 
 def normal_init(module: nn.Module, std: float = 0.02) -> None:

@@ -39,7 +39,7 @@ import pyro
 import torch
 from torch import nn
 
-from pgm.adversarial.base import AdversarialModel, normal_init
+from pgm.adversarial.base import ImageToImage, normal_init
 from pgm.core import register
 from pgm.core.base import evaluating
 from pgm.data import domains as domains_lib
@@ -128,7 +128,7 @@ class PatchDiscriminator(nn.Module):
 
 
 @register("cyclegan")
-class CycleGAN(AdversarialModel):
+class CycleGAN(ImageToImage):
     """CycleGAN (Zhu et al., 2017): translators ``G: A -> B``, ``F: B -> A`` trained
     adversarially with cycle consistency, from unpaired images of the two domains.
 
@@ -146,7 +146,6 @@ class CycleGAN(AdversarialModel):
     conditional = True
     condition_name = "the images of A"
     translator = True
-    reads_images = True
     defaults = {"lr": 2e-4, "batch_size": 32, "epochs": 20}
 
     def __init__(self, shape=(1, 28, 28), width: int = 32, blocks: int = 3,

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pgm.adversarial.base import AdversarialModel, normal_init
+from pgm.adversarial.base import ImageToImage, normal_init
 from pgm.adversarial.dcgan import _Discriminator, _Generator
 from pgm.core import register
 from pgm.core.base import evaluating
@@ -104,7 +104,7 @@ class _PuzzleGenerator(nn.Module):
 
 
 @register("puzzlegan")
-class PuzzleGAN(AdversarialModel):
+class PuzzleGAN(ImageToImage):
     """Puzzle-GAN (Lee et al., 2018): the whole image and where its pieces lie, from ``K``
     key patches and noise.
 
@@ -120,7 +120,6 @@ class PuzzleGAN(AdversarialModel):
     :param loss: generator loss, ``"ns"`` (non-saturating) or ``"minimax"``.
     """
 
-    reads_images = True
     defaults = {"lr": 1e-3, "lr_d": 2e-4, "batch_size": 64, "epochs": 20}
 
     def __init__(self, shape=(1, 28, 28), patches: int = 3, patch: int = 8, latent: int = 16,

@@ -36,7 +36,7 @@ import pyro
 import torch
 import torch.nn.functional as F
 
-from pgm.adversarial.base import AdversarialModel, normal_init
+from pgm.adversarial.base import ImageToImage, normal_init
 from pgm.adversarial.cyclegan import PatchDiscriminator, Translator
 from pgm.core import register
 from pgm.core.base import evaluating
@@ -45,7 +45,7 @@ from pgm.errors import check_nonnegative_int, check_positive, check_positive_int
 
 
 @register("stargan")
-class StarGAN(AdversarialModel):
+class StarGAN(ImageToImage):
     """StarGAN (Choi et al., 2018): one generator ``G(x, c)`` among ``K`` domains, one
     discriminator with a real/fake head and a domain-classifier head.
 
@@ -62,7 +62,6 @@ class StarGAN(AdversarialModel):
 
     conditional = True
     translator = True
-    reads_images = True
     condition_name = "the domain labels"
     defaults = {"lr": 2e-4, "batch_size": 32, "epochs": 20}
 

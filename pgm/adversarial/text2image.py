@@ -184,6 +184,11 @@ class TextToImageGAN(AdversarialModel):
             condition = [train[int(i)][0] for i in torch.randint(len(train), (n,))]
         return self.draw(self.model, mean, condition=condition)
 
+    @classmethod
+    def data_settings(cls, data, config: dict) -> dict:
+        """Binary pixels for binary data (the GAN's), and the captions of the data set."""
+        return {**super().data_settings(data, config), "captions": data.name}
+
     def training_data(self, data) -> tuple[torch.Tensor, torch.Tensor]:
         """For ``pgm train``: the images of a labelled data set and a caption of each
         one's class (:meth:`conditions`), fixed: part of the data."""

@@ -25,6 +25,7 @@ import contextlib
 import contextvars
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pyro
@@ -80,6 +81,9 @@ class GenerativeModel(nn.Module):
     name: ClassVar[str] = ""
     #: ``"explicit"`` (exact log_prob), ``"latent"`` (estimated) or ``"implicit"`` (none)
     kind: ClassVar[str] = "explicit"
+    #: how the model is trained: the name of its regime in :data:`pgm.infer.loop.REGIMES`
+    #: (``"svi"``: gradient steps on the negative ELBO)
+    trainer: ClassVar[str] = "svi"
     #: whether the model needs pixels in {0, 1}
     binary: ClassVar[bool] = True
     #: training defaults that suit this model (override from the command line)
@@ -142,6 +146,30 @@ class GenerativeModel(nn.Module):
 
         The default does nothing; the trainer calls it once, never on resume.
         """
+
+    @classmethod
+    def data_settings(cls, data: Any, config: dict[str, Any]) -> dict[str, Any]:
+        """Model settings that a data set (a :class:`pgm.data.Dataset`) suggests, for
+        ``pgm train`` to use where ``config`` (the user's ``--set``) leaves them out; none
+        here."""
+        return {}
+
+    def training_data(self, data: Any) -> tuple[torch.Tensor, Any]:
+        """What ``pgm train`` trains on from a :class:`pgm.data.Dataset`: its examples
+        ``(n, D)`` and, for a conditional model, their conditions (None here)."""
+        return data.x, None
+
+    def preview(self, n: int, data: Callable[[], tuple[torch.Tensor, Any]] | None = None
+                ) -> torch.Tensor:
+        """``n`` images ``(n, D)`` that show what the model learned: the grid ``pgm train``
+        writes beside a run, and ``pgm sample``'s. Draws (:meth:`sample`) here.
+
+        :param data: for a model that generates from real examples (translators,
+            completers: :class:`pgm.adversarial.base.ImageToImage`), a function returning
+            examples ``(x, condition)`` of the run's data (:meth:`training_data`); it is
+            called only by such a model.
+        """
+        return self.sample(n)
 
     def start_epoch(self, epoch: int) -> None:
         """Called by the trainers (SVI and adversarial) before each training epoch (``epoch``

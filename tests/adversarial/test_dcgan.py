@@ -38,7 +38,7 @@ def test_a_last_batch_of_one_image_trains():
     x = pgm.data.load("shapes", "train", limit=65).x  # batches of 64 and 1
     summary = train(pgm.build("dcgan", latent=4, width=4), x, epochs=1, batch_size=64,
                     progress=False, log_every=0)
-    assert summary["d_step"] == 2 and summary["step"] == 2
+    assert summary["step"] == 2 and summary["g_step"] == 2
 
 
 def test_bernoulli_pixels_are_exact_draws_with_straight_through_gradients():

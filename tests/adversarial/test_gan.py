@@ -19,7 +19,7 @@ def test_a_short_run_matches_a_mixture_of_gaussians():
     summary = train(model, data, epochs=40, batch_size=100, lr=1e-3, seed=0, progress=False,
                     log_every=0)  # 800 steps of each player, about 2 s
     # a healthy run: the default collapse checks (from step 500 on) did not stop it
-    assert summary["step"] == 800 and summary["diversity"] > 0.5
+    assert summary["g_step"] == 800 and summary["diversity"] > 0.5
     torch.manual_seed(1)
     samples = model.sample(1000)
     after = energy_distance(samples, held_out)

@@ -101,7 +101,7 @@ def test_a_short_run_makes_the_categorical_code_recoverable():
     torch.manual_seed(1)
     before = model.mutual_information(1000)
     summary = train(model, x, epochs=8, batch_size=50, seed=0, progress=False, log_every=0)
-    assert summary["step"] == 80  # about 1.5 s
+    assert summary["g_step"] == 80  # about 1.5 s
     torch.manual_seed(1)
     after = model.mutual_information(1000)
     # L_I <= H(c_cat) = log 10 = 2.30 nats; an untrained Q knows nothing (0)
