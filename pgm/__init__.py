@@ -10,7 +10,10 @@ Declare a model, fit it by SVI (or adversarially), inspect what it learned::
     model.sample(16)                # (16, 784)
 """
 
-from pgm import data, errors
+# ``models`` imports every built-in model family, which registers its models: importing it
+# here, at the package top, is what makes ``pgm.build("vae")`` (and ``pgm.core.build``) know
+# them. The registry in pgm.core never imports a family itself.
+from pgm import data, errors, models  # noqa: F401
 from pgm.core import GenerativeModel, build, names, register
 from pgm.infer import TrainConfig, evaluate, fit, load_model
 

@@ -1,4 +1,8 @@
-"""Every model family of pgm; importing this module registers their models."""
+"""Every model family of pgm; importing this module registers their models.
+
+``pgm/__init__.py`` imports it, so the built-in models are registered whenever ``pgm`` is
+imported; :mod:`pgm.core` never imports it (nor any family).
+"""
 
 import pgm.adversarial  # noqa: F401  gan, dcgan
 import pgm.autoregressive  # noqa: F401  fvsbn, nade, rnade, pixelrnn

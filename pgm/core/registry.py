@@ -1,4 +1,11 @@
-"""Model names, as ``pgm train NAME`` takes them."""
+"""Model names, as ``pgm train NAME`` takes them.
+
+A model class enters the registry when the module defining it is imported and its
+:func:`register` decorator runs. The built-in families are imported by the package top
+(``pgm/__init__.py`` imports :mod:`pgm.models`), so they are registered as soon as
+``pgm`` or any of its modules is imported; this module, and :mod:`pgm.core` as a whole,
+never import a model family (the families import the core, not the reverse).
+"""
 
 from __future__ import annotations
 
@@ -29,20 +36,17 @@ def register(name: str):
     return deco
 
 
-def _load_all() -> None:
-    # importing the families registers their models
-    import pgm.models  # noqa: F401
-
-
 def names() -> list[str]:
-    """Every registered model name."""
-    _load_all()
+    """Every registered model name, sorted."""
     return sorted(_MODELS)
 
 
 def get(name: str) -> type[GenerativeModel]:
-    """The model class registered as ``name``."""
-    _load_all()
+    """The model class registered as ``name``.
+
+    :raises UnknownNameError: no model is registered as ``name`` (the message lists those
+        that are).
+    """
     if name not in _MODELS:
         raise UnknownNameError(f"model: unknown model {name!r}; expected one of {names()}")
     return _MODELS[name]

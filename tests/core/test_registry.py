@@ -1,3 +1,8 @@
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 
 import pgm
@@ -62,3 +67,41 @@ def test_pgm_trainer_does_not_fill_the_param_store():
     x = pgm.data.load("shapes", "train", limit=200).x
     pgm.fit(pgm.build("mixture", components=3), x, epochs=1, progress=False)
     assert len(pyro.get_param_store()) == 0
+
+
+FAMILIES = ("pgm.models", "pgm.structure", "pgm.autoregressive", "pgm.latent", "pgm.adversarial")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(code: str) -> str:
+    """Run ``code`` in a fresh interpreter from the repository root; its standard output."""
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_the_core_alone_imports_no_model_family():
+    """``pgm.core`` (and what it imports or looks up) never imports a family; the top does.
+
+    Importing ``pgm.core`` runs ``pgm/__init__.py`` first, which imports the families on
+    purpose, so the core is imported here under a bare ``pgm`` package without its
+    ``__init__``.
+    """
+    out = _run(f"""
+        import sys, types
+        bare = types.ModuleType("pgm")
+        bare.__path__ = [{str(ROOT / "pgm")!r}]
+        sys.modules["pgm"] = bare
+        import pgm.core, pgm.core.program, pgm.core.autoregressive
+        known = pgm.core.names()  # a lookup does not import the families either
+        print(known, sorted(m for m in sys.modules if m.startswith({FAMILIES!r})))
+    """)
+    assert out.strip() == "[] []"
+
+
+def test_builtin_models_are_known_after_importing_pgm_or_its_core():
+    for code in ("import pgm; print(pgm.build('vae').name, len(pgm.names()))",
+                 "from pgm.core import build, names; print(build('vae').name, len(names()))"):
+        name, count = _run(code).split()
+        assert name == "vae" and int(count) == len(names())
