@@ -14,7 +14,7 @@ with ``guide=None`` sums them out (``TraceEnum_ELBO``, chosen automatically), so
 maximizes the exact log-likelihood of the symptoms: maximum likelihood, as EM would.
 
 Then, for a few symptom records, ``p(flu, allergy | symptoms)`` three ways: the
-frequencies of :func:`pgm.inspect.posterior`'s draws (``infer_discrete``), the exact answer
+frequencies of :func:`pgm.posterior.posterior`'s draws (``infer_discrete``), the exact answer
 by enumeration under the learned CPTs (:class:`~pgm.structure.bayesnet.BayesNet`), and the
 exact answer under the true CPTs. The learned CPTs are compared with the true ones, after
 relabelling each hidden variable's values (a hidden variable's labels are arbitrary).
@@ -39,7 +39,7 @@ from pyro.distributions import constraints
 
 import pgm
 from pgm.core.program import Program
-from pgm.inspect import posterior
+from pgm.posterior import posterior
 from pgm.structure.bayesnet import BayesNet
 from pgm.viz import save_figure
 
@@ -174,7 +174,7 @@ def sampled_query(prog: Program, records: torch.Tensor, num_samples: int = 2000,
                   seed: int = 0) -> torch.Tensor:
     """``p(flu, allergy | record)`` ``(R, 2, 2)``: frequencies of posterior draws.
 
-    :func:`pgm.inspect.posterior` draws the enumerated sites from their exact joint
+    :func:`pgm.posterior.posterior` draws the enumerated sites from their exact joint
     conditional (``infer_discrete``); its ``flu`` and ``allergy`` have dims
     ``(chain, draw, data)``.
     """

@@ -27,7 +27,7 @@ with warnings.catch_warnings():
 import pgm
 from pgm.core.program import Program
 from pgm.infer.mcmc import nuts
-from pgm.inspect import posterior
+from pgm.posterior import posterior
 from pgm.viz import save_figure
 
 PRIOR_COIN = (2.0, 2.0)

@@ -10,7 +10,7 @@ guide's ``loc`` and ``scale``) and the decoder (a linear layer to a ``7 x 7`` fe
 then two stride-2 transposed convolutions to the pixels' Bernoulli logits). The model,
 guide, ELBO, importance-sampled ``log_prob``, ``elbo_terms``, ``sample`` and the prior
 options are inherited unchanged, so :func:`pgm.fit`, :func:`pgm.evaluate`,
-:func:`pgm.inspect.latent_posterior` and checkpoints work on it as on the built-in VAE.
+:func:`pgm.posterior.latent_posterior` and checkpoints work on it as on the built-in VAE.
 The built-in (MLP) VAE is trained alongside on the same images for the same epochs.
 
 Writes to --out: ``samples.png`` (32 samples of each model, pixel means), ``reconstructions.png``
@@ -32,8 +32,8 @@ from torch import nn
 import pgm
 from pgm.core import register
 from pgm.errors import check_positive_int
-from pgm.inspect import latent_posterior
 from pgm.latent.vae import VAE
+from pgm.posterior import latent_posterior
 from pgm.viz import save_grid
 
 with warnings.catch_warnings():

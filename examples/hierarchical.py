@@ -33,7 +33,7 @@ import torch  # noqa: E402
 import pgm  # noqa: E402
 from pgm.core.program import Program  # noqa: E402
 from pgm.infer.mcmc import nuts  # noqa: E402
-from pgm.inspect import posterior  # noqa: E402
+from pgm.posterior import posterior  # noqa: E402
 from pgm.viz import save_figure  # noqa: E402
 
 with warnings.catch_warnings():

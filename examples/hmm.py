@@ -14,7 +14,7 @@ objective). ``guide=None``: there is nothing left for a guide.
 With the parameters learned, the states are decoded two ways:
 
 * the most probable path (Viterbi), ``infer_discrete(..., temperature=0)``;
-* posterior draws of every ``z_t``, from :func:`pgm.inspect.posterior` (``infer_discrete``
+* posterior draws of every ``z_t``, from :func:`pgm.posterior.posterior` (``infer_discrete``
   at temperature 1, forward filtering backward sampling), whose frequencies estimate the
   marginals ``p(z_t | y)``, checked here against the forward-backward algorithm.
 
@@ -37,7 +37,7 @@ from pyro.infer import infer_discrete
 
 import pgm
 from pgm.core.program import Program
-from pgm.inspect import posterior
+from pgm.posterior import posterior
 from pgm.viz import save_figure
 
 K = 3
@@ -108,7 +108,7 @@ def viterbi(prog: Program) -> torch.Tensor:
 
 
 def sampled_marginals(prog: Program, num_samples: int = 200, seed: int = 0) -> torch.Tensor:
-    """Frequencies of the states in :func:`pgm.inspect.posterior`'s draws ``(S, T, K)``."""
+    """Frequencies of the states in :func:`pgm.posterior.posterior`'s draws ``(S, T, K)``."""
     idata = posterior(prog, num_samples=num_samples, seed=seed)
     z = torch.stack([torch.as_tensor(idata.posterior[f"z_{t}"].values).flatten(0, 1)
                      for t in range(prog.data["y"].shape[1])], -1)  # (draws, S, T)

@@ -28,7 +28,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
     import arviz as az  # noqa: E402
 
-from pgm.inspect import latent_posterior  # noqa: E402
+from pgm.posterior import latent_posterior  # noqa: E402
 
 
 def main() -> None:

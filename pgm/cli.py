@@ -485,7 +485,7 @@ def _fitted_program(run: Path, args):
 def cmd_inspect(args) -> int:
     """The posterior of a ``pgm fit`` run: ArviZ summary of the latent and deterministic
     sites, LOO of each observation (never of factor or deterministic sites), plots."""
-    from pgm.inspect import summarize
+    from pgm.posterior import summarize
     from pgm.viz import plot_inference
 
     run = Path(args.dir)
@@ -518,7 +518,7 @@ def cmd_predict(args) -> int:
 
     from pgm.core.program import as_data
     from pgm.data.readers import read_table, with_extras
-    from pgm.inspect import predict
+    from pgm.posterior import predict
 
     run = Path(args.dir)
     out = _output_file(args.out, ".csv")

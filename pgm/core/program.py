@@ -4,7 +4,7 @@
 called with (keyword arguments), and a guide: the user's own, or an automatic guide
 chosen by name (:data:`AUTOGUIDES`). The wrapped pair follows pgm's protocol, so
 :func:`pgm.fit` trains it with the same progress bar, checkpoints, seeding, resume and
-mini-batching as the built-in models, and :func:`pgm.inspect.posterior` turns it
+mini-batching as the built-in models, and :func:`pgm.posterior.posterior` turns it
 into ArviZ ``InferenceData``.
 
 Conventions:
@@ -353,7 +353,7 @@ class Program(GenerativeModel):
         latent sites). The guide is rebuilt as this one was; parameters whose shapes
         depend on the data (an automatic guide's local sites) do not carry over, and
         ``load_state_dict`` says so. For predictions at new inputs, without observations,
-        use :func:`pgm.inspect.predict`.
+        use :func:`pgm.posterior.predict`.
 
         :raises ModelError: ``data`` leaves a site that this program observes without
             values (it would become latent, and the guide would no longer fit).
@@ -366,7 +366,7 @@ class Program(GenerativeModel):
             raise ModelError(
                 f"data: the program observes {lost}, which data={sorted(data)} leaves without "
                 "values; with_data is for new records with their observations. For "
-                "predictions at new inputs use pgm.inspect.predict(program, data)")
+                "predictions at new inputs use pgm.posterior.predict(program, data)")
         new = Program(self.fn, self._guide_spec, data, plate=self.plate, elbo=self._elbo,
                       seed=self.seed, dtype=self.dtype)
         new.load_state_dict(self.state_dict())
@@ -433,10 +433,10 @@ class Program(GenerativeModel):
         return x
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError("a Program has no log_prob; use pgm.inspect.posterior")
+        raise NotImplementedError("a Program has no log_prob; use pgm.posterior.posterior")
 
     def sample(self, n: int) -> torch.Tensor:
-        raise NotImplementedError("a Program has no sample; use pgm.inspect.posterior")
+        raise NotImplementedError("a Program has no sample; use pgm.posterior.posterior")
 
     def extra_repr(self) -> str:
         return (f"model={self.config['model']}, guide={self.config['guide']}, "

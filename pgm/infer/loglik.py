@@ -6,7 +6,7 @@ own log-density, or, where discrete sites marked for enumeration lie behind it, 
 log-density summed over them (``pyro.ops.contract`` over the enumerated dims, keeping the
 plate dims). Observations tied together by enumerated sites (a Markov chain, a discrete
 site shared by all the data) are grouped, and the group's *joint* log-likelihood is kept
-per element of the plates they share. See :mod:`pgm.inspect` for what goes where.
+per element of the plates they share. See :mod:`pgm.posterior` for what goes where.
 
 References: F. Obermeyer et al., "Tensor variable elimination for plated factor graphs",
 ICML 2019; L. Rabiner, "A tutorial on hidden Markov models", Proc. IEEE 77 (1989).

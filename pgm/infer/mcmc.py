@@ -2,7 +2,7 @@
 
 :func:`nuts` runs ``pyro.infer.MCMC`` with the No-U-Turn sampler (Hoffman & Gelman,
 2014) one chain after another, each from its own seed, and returns ArviZ
-``InferenceData`` built by :func:`pgm.inspect.predictive`, the same function that
+``InferenceData`` built by :func:`pgm.posterior.predictive`, the same function that
 turns an SVI posterior into ``InferenceData``: the groups, the dims (named after the
 model's plates) and the pointwise log-likelihood (marginal over enumerated sites) are
 computed the same way, so the two can be put side by side. Discrete sites marked for
@@ -50,7 +50,7 @@ from pgm.core.supports import (
     unconstrained,
 )
 from pgm.errors import InferenceDataError, ModelError, check_positive_int
-from pgm.inspect import predictive
+from pgm.posterior import predictive
 
 
 def nuts(model: Callable, data: Mapping[str, Any] | None = None, *, num_samples: int = 1000,
@@ -65,14 +65,14 @@ def nuts(model: Callable, data: Mapping[str, Any] | None = None, *, num_samples:
     :param seed: the result is the same, bit for bit, for the same seed in any process;
         the caller's random generators are left as they were
         (:func:`~pgm.core.seeding.seeded`).
-    :param coords: coordinate values for the plates' dims, as in :func:`pgm.inspect.posterior`.
+    :param coords: coordinate values for the plates' dims, as in :func:`pgm.posterior.posterior`.
     :param dtype: ``torch.float64`` runs the model in float64 (data and sampler), as
         :class:`~pgm.core.program.Program`'s ``dtype``.
     :param nuts_options: passed to ``pyro.infer.NUTS`` (``target_accept_prob``, ...).
     :returns: ``InferenceData`` with ``posterior`` (``chains`` chains of ``num_samples``:
         latent and deterministic sites), ``sample_stats`` (``diverging``),
         ``posterior_predictive``, ``log_likelihood`` and ``observed_data``
-        (:func:`pgm.inspect.predictive`).
+        (:func:`pgm.posterior.predictive`).
     :raises ValueError: a count that is not a positive integer.
     :raises ModelError: the model fails when traced, or its output cannot be built from
         its starting point (both before any sampling).

@@ -8,7 +8,7 @@ from pyro.infer import TraceEnum_ELBO
 from pyro.nn import PyroModule, PyroSample
 
 import pgm
-import pgm.inspect
+import pgm.posterior
 from pgm.core.program import ModelError, Program, load_source
 from pgm.errors import CheckpointError, DataError
 from pgm.infer import checkpoint
@@ -247,7 +247,7 @@ def test_every_automatic_guide_fits(guide):
     first, last = s["history"][0]["train_loss"], s["history"][-1]["train_loss"]
     assert last < first
     # every guide's draws (a point for AutoDelta) sit near the exact posterior mean
-    draws = pgm.inspect.posterior(prog, num_samples=400).posterior["probs"].values
+    draws = pgm.posterior.posterior(prog, num_samples=400).posterior["probs"].values
     exact = (1 + torch.tensor([10.0, 20, 30, 40])) / 104
     assert torch.allclose(torch.as_tensor(draws).mean((0, 1)), exact.float(), atol=0.04)
 

@@ -18,7 +18,7 @@ import torch
 from pgm.core.program import Program, from_spec
 from pgm.core.seeding import seeded
 from pgm.infer.mcmc import nuts
-from pgm.inspect import posterior
+from pgm.posterior import posterior
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent("""
     import pyro, pyro.distributions as dist
     from pgm.core.program import Program
     from pgm.infer.mcmc import nuts
-    from pgm.inspect import posterior
+    from pgm.posterior import posterior
 
     def model(x):
         loc = pyro.sample("loc", dist.Normal(0.0, 5.0))

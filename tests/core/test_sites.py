@@ -17,7 +17,7 @@ from pyro import poutine
 import pgm
 from pgm.core.program import Program
 from pgm.infer.mcmc import nuts
-from pgm.inspect import posterior, summarize
+from pgm.posterior import posterior, summarize
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

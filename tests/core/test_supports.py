@@ -14,7 +14,7 @@ from pyro.distributions import constraints
 import pgm
 from pgm.core.program import AUTOGUIDES, ModelError, Program
 from pgm.infer.mcmc import nuts
-from pgm.inspect import posterior
+from pgm.posterior import posterior
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 import custom_vae as cv  # noqa: E402
 
-from pgm.inspect import latent_posterior  # noqa: E402
+from pgm.posterior import latent_posterior  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)

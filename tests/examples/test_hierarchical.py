@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 import hierarchical as h  # noqa: E402
 
 from pgm.infer.mcmc import nuts  # noqa: E402
-from pgm.inspect import posterior  # noqa: E402
+from pgm.posterior import posterior  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a module fixture fits the model (10-40 s)
 

@@ -106,7 +106,7 @@ def test_the_game_moves_the_codes_to_the_prior(prior):
 
 
 def test_the_posterior_of_chosen_images_in_arviz():
-    from pgm.inspect import latent_posterior
+    from pgm.posterior import latent_posterior
 
     m, x = small(posterior="gaussian"), shapes(3)
     idata = latent_posterior(m, x, num_samples=200)

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 import pgm.infer.mcmc as mcmc
-import pgm.inspect
+import pgm.posterior
 from pgm.core.program import ModelError
 from pgm.infer.mcmc import nuts
-from pgm.inspect import InferenceDataError, predictive
+from pgm.posterior import InferenceDataError, predictive
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -70,14 +70,14 @@ def coin(flips):
 
 
 def test_a_failure_after_sampling_keeps_the_draws(monkeypatch):
-    real = pgm.inspect._build
+    real = pgm.posterior._build
 
     def build(model, data, draws, *args):
         if len(draws) > 1:  # the check before sampling passes; the real output fails
             raise RuntimeError("simulated failure")
         return real(model, data, draws, *args)
 
-    monkeypatch.setattr(pgm.inspect, "_build", build)
+    monkeypatch.setattr(pgm.posterior, "_build", build)
     with pytest.raises(InferenceDataError, match="simulated failure") as e:
         nuts(coin, {"flips": FLIPS}, num_samples=150, warmup_steps=100, chains=2)
     p = e.value.draws["p"]

@@ -9,7 +9,7 @@ import torch
 
 import pgm
 from pgm.core.program import ModelError, Program
-from pgm.inspect import posterior, predict
+from pgm.posterior import posterior, predict
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -70,7 +70,7 @@ def test_posterior_with_data_is_predict_and_the_training_posterior_still_works(f
 
 
 def test_with_data_without_the_observations_points_to_predict(fitted):
-    with pytest.raises(ModelError, match=r"observes \['y'\].*pgm.inspect.predict"):
+    with pytest.raises(ModelError, match=r"observes \['y'\].*pgm.posterior.predict"):
         fitted.with_data(X=X_NEW)
 
 

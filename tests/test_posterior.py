@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import pgm
-from pgm.inspect import latent_posterior  # noqa: E402
+from pgm.posterior import latent_posterior  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -36,10 +36,10 @@ def test_latent_posterior_checks_its_input():
         latent_posterior(m, torch.full((2, 6), 0.5))
 
 
-# ---- a user's model: pgm.inspect.posterior ------------------------------------------
+# ---- a user's model: pgm.posterior.posterior ------------------------------------------
 
 from pgm.core.program import Program  # noqa: E402
-from pgm.inspect import posterior  # noqa: E402
+from pgm.posterior import posterior  # noqa: E402
 
 
 def schools(y):
