@@ -272,6 +272,12 @@ class AdversarialModel(GenerativeModel):
         """
         return self.adversarial_loss(self.discriminate(fake))
 
+    def discriminator_trained(self, real: torch.Tensor) -> None:
+        """Called by the adversarial regime after each discriminator step, with the real
+        images ``(B, D)`` of that step: for a model with a clock of training progress
+        (Progressive GAN's growth schedule). Does nothing here; the losses have no side
+        effects."""
+
     def adversarial_loss(self, logit: torch.Tensor) -> torch.Tensor:
         """The generator's loss given ``D``'s logits (``(B,)``, or any shape) on its images."""
         if self.loss == "ns":

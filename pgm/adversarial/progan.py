@@ -207,10 +207,7 @@ class ProgressiveGAN(AdversarialModel):
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(x, *self.schedule())
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, latents=None):
-        """:meth:`AdversarialModel.d_loss`; in training, it also moves the schedule's clock
-        on by the batch of real images."""
-        out = super().d_loss(real, fake, latents)
-        if self.training:
-            self.images_seen += real.shape[0]
-        return out
+    def discriminator_trained(self, real: torch.Tensor) -> None:
+        """The schedule's clock moves on by the batch of real images ``(B, D)`` the
+        discriminator has just trained on."""
+        self.images_seen += real.shape[0]

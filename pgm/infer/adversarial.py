@@ -45,18 +45,8 @@ import torch
 from pgm.adversarial.base import AdversarialModel
 from pgm.core.base import direct_parameters, evaluating
 from pgm.errors import PGMError, check_nonnegative_int, check_positive, check_positive_int
-from pgm.infer.loop import (
-    RESUMABLE,
-    Diverged,
-    Interrupted,
-    Player,
-    Regime,
-    State,
-    TrainConfig,
-    adam,
-    fit,
-    gradient_step,
-)
+from pgm.infer import loop
+from pgm.infer.loop import RESUMABLE, Diverged, Interrupted, Player, Regime, State, TrainConfig
 from pgm.viz import save_grid
 
 __all__ = ["Adversarial", "AdversarialConfig", "ADVERSARIAL_RESUMABLE", "Collapsed", "Diverged",
@@ -175,8 +165,8 @@ class Adversarial(Regime):
     def __init__(self, model, cfg, train, condition, out) -> None:
         super().__init__(model, cfg, train, condition, out)
         lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
-        self.g = Player(adam(model.generator.parameters(), cfg.lr, cfg.betas), cfg.lr)
-        self.d = Player(adam(model.discriminator.parameters(), lr_d, cfg.betas), lr_d,
+        self.g = Player(loop.adam(model.generator.parameters(), cfg.lr, cfg.betas), cfg.lr)
+        self.d = Player(loop.adam(model.discriminator.parameters(), lr_d, cfg.betas), lr_d,
                         ("lr_d",) + (("lr",) if cfg.lr_d is None else ()))
         self.ema = None
         if cfg.ema is not None:  # Karras et al. 2018; Yazici et al. 2019
@@ -224,8 +214,9 @@ class Adversarial(Regime):
             d_loss, accuracy = model.d_loss(real, fake, latents)
             if not math.isfinite(d_loss.item()):
                 raise self._diverged(state, f"the discriminator loss is {d_loss.item()}", self.d)
-            gradient_step(d_loss, self.d.optimizer, model.discriminator.parameters(),
-                          cfg.clip_norm)
+            loop.gradient_step(d_loss, self.d.optimizer, model.discriminator.parameters(),
+                               cfg.clip_norm)
+            model.discriminator_trained(real)
             figures = {"d_loss": d_loss.item(), "d_accuracy": accuracy.item()}
             extra = state.extra
             extra["d_perfect"] = extra.get("d_perfect", 0) + 1 if accuracy.item() == 1.0 else 0
@@ -237,8 +228,8 @@ class Adversarial(Regime):
                 g_loss = model.g_loss(*model.generate(bs, cond, real), real=real)
                 if not math.isfinite(g_loss.item()):
                     raise self._diverged(state, f"the generator loss is {g_loss.item()}", self.g)
-                gradient_step(g_loss, self.g.optimizer, model.generator.parameters(),
-                              cfg.clip_norm)
+                loop.gradient_step(g_loss, self.g.optimizer, model.generator.parameters(),
+                                   cfg.clip_norm)
             finally:
                 model.discriminator.requires_grad_(True)
             if self.ema is not None:
@@ -332,8 +323,8 @@ def train(model: AdversarialModel, train: torch.Tensor, *, condition: Any = None
     if not isinstance(model, AdversarialModel):
         raise TypeError(f"model: expected a GAN (pgm.adversarial.AdversarialModel), got "
                         f"{type(model).__name__}; fit other models with pgm.fit")
-    return fit(model, train, condition=condition, out=out, resume=resume, overwrite=overwrite,
-               data_name=data_name, on_step=on_step, **settings)
+    return loop.fit(model, train, condition=condition, out=out, resume=resume,
+                    overwrite=overwrite, data_name=data_name, on_step=on_step, **settings)
 
 
 def _first(inputs: Any, n: int) -> Any:

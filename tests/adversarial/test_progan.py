@@ -93,3 +93,14 @@ def test_discriminator_reads_a_lower_level_through_average_pooling():
     blocky = F.interpolate(pooled, size=(28, 28)).flatten(1)
     with torch.no_grad():  # at 7x7, D cannot tell an image from its 4x4-block average
         torch.testing.assert_close(m.discriminator(x, 0), m.discriminator(blocky, 0))
+
+
+def test_the_losses_have_no_side_effects_the_regime_moves_the_clock():
+    m = small(phase=100).train()
+    real = torch.bernoulli(torch.full((8, m.dim), 0.3))
+    fake, latents = m.generate(8)
+    m.d_loss(real, fake, latents)
+    m.g_loss(fake, latents)
+    assert int(m.images_seen) == 0  # computing a loss changes nothing
+    m.discriminator_trained(real)  # what the adversarial regime calls after a D step
+    assert int(m.images_seen) == 8
