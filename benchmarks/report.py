@@ -192,6 +192,11 @@ INTRO = {
         "`Trace_ELBO.differentiable_loss`) against the same loss written in plain PyTorch, "
         "alternating steps in one run."
     ),
+    "loop_overhead": (
+        "What the one training loop (`pgm.fit`) costs on top of its regime's step: seconds "
+        "per batch of one epoch through the loop against the bare step on the same batches, "
+        "in turns in one run (1.00: no overhead)."
+    ),
     "nade_speed": (
         "NADE (H=500) training speed, batch 100: the fused numba kernels against the obvious "
         "vectorized implementation (broadcast to (batch, D, H), cumulative sum), timed in "
@@ -245,7 +250,8 @@ def render() -> str:
              "each figure was measured by the command shown with it. Do not edit by hand.", "",
              "The machines are shared (2 cores): `train s` of long runs is wall-clock training "
              "time and includes stretches when other jobs ran on the same cores, so read it as "
-             "an upper bound. Speed comparisons (`nade_speed`, `vae_overhead`, `gan_speed`) "
+             "an upper bound. Speed comparisons (`nade_speed`, `vae_overhead`, "
+             "`loop_overhead`, `gan_speed`) "
              "time the implementations in alternating steps of one run, so their ratios "
              "hold.", ""]
     every = [r for p in sorted(RESULTS.glob("*.json")) for r in json.loads(p.read_text())]
