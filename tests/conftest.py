@@ -9,7 +9,10 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if "PGM_DATA_DIR" not in os.environ and SHARED.is_dir():
     os.environ["PGM_DATA_DIR"] = str(SHARED)
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+#: under pytest-xdist (the README's command runs two workers) each worker takes one core;
+#: a single process takes up to two threads
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+torch.set_num_threads(1 if WORKER else min(2, torch.get_num_threads()))
 
 
 def real_data_dir() -> Path | None:
@@ -29,7 +32,12 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def classifier_cache(tmp_path_factory) -> Path:
-    """One folder for pgm's feature classifiers (pgm.metrics): one is trained per session."""
+    """One folder for pgm's feature classifiers (pgm.metrics): one is trained per session,
+    shared by the xdist workers (the cache is written atomically)."""
+    if WORKER:  # the workers' temporary folders share a parent
+        folder = tmp_path_factory.getbasetemp().parent / "classifiers"
+        folder.mkdir(exist_ok=True)
+        return folder
     return tmp_path_factory.mktemp("classifiers")
 
 
