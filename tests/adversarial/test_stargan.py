@@ -83,13 +83,13 @@ def test_learns_both_ways_between_plain_and_inverted(tmp_path):
     pyro.set_rng_seed(0)
     torch.manual_seed(0)
     ds = pgm.data.load("shapes", "train", limit=512)
-    m = small(width=16, blocks=0, domains=["plain", "inverted"])
+    m = small(width=8, blocks=0, domains=["plain", "inverted"])
     x, labels = m.training_data(ds)
     train(m, x, condition=labels, epochs=8, batch_size=32, lr=3e-3, out=tmp_path,
           progress=False, sample_every=None, min_diversity=None)
     errors = m.translation_errors(pgm.data.load("shapes", "test", limit=200).x)
     assert errors["l1_unchanged_mean"] == errors["l1_unchanged_plain_inverted"] == 1.0
-    assert errors["l1_plain_to_inverted"] < 0.3, errors  # measured: 0.14 and 0.15
+    assert errors["l1_plain_to_inverted"] < 0.3, errors  # measured: 0.09 and 0.09
     assert errors["l1_inverted_to_plain"] < 0.3, errors
 
 
