@@ -88,6 +88,7 @@ from pgm.infer.loglik import (
     group_loglik,
     make_plan,
 )
+from pgm.infer.psis import GuideCheck, check_guide
 
 
 def _check_counts(num_samples: object, chains: object) -> None:
@@ -403,18 +404,22 @@ class Report:
     :ivar loo: ``{log-likelihood variable: az.loo's ELPDData}``, one per observation
         (or group of observations tied by enumeration), never for factor or
         deterministic sites.
+    :ivar guide: for a fitted program, the Pareto k-hat of its guide
+        (:func:`pgm.infer.psis.check_guide`): whether the posterior can be trusted.
     """
 
     idata: az.InferenceData
     table: Any
     var_names: list[str]
     loo: dict[str, Any]
+    guide: GuideCheck | None = None
 
     def lines(self) -> list[str]:
-        """The LOO results, one line each."""
-        return [f"loo ({v}): elpd {r.elpd_loo:.2f} (se {r.se:.2f}), p_loo {r.p_loo:.2f}, "
-                f"Pareto k > 0.7: {int((np.asarray(r.pareto_k) > 0.7).sum())}"
-                for v, r in self.loo.items()]
+        """The guide's check and the LOO results, one line each."""
+        return [*([str(self.guide)] if self.guide is not None else []),
+                *(f"loo ({v}): elpd {r.elpd_loo:.2f} (se {r.se:.2f}), p_loo {r.p_loo:.2f}, "
+                  f"Pareto k > 0.7: {int((np.asarray(r.pareto_k) > 0.7).sum())}"
+                  for v, r in self.loo.items())]
 
     def __str__(self) -> str:
         return "\n".join([self.table.to_string(), *self.lines()])
@@ -429,12 +434,15 @@ def summarize(source: Program | az.InferenceData, *, num_samples: int = 1000, se
         drawn with ``num_samples``, ``seed`` and ``chains``) or ``InferenceData`` from
         :func:`posterior` or :func:`pgm.infer.mcmc.nuts`.
     :param var_names: the posterior variables to summarize (all of them by default).
-    :returns: a :class:`Report`; ``str(report)`` is the table and one line per LOO.
-        LOO's relative efficiency is 1 for independent draws (SVI, marked
+    :returns: a :class:`Report`; ``str(report)`` is the table, for a program the Pareto
+        k-hat of its guide (from ``num_samples`` draws), and one line per LOO. LOO's
+        relative efficiency is 1 for independent draws (SVI, marked
         ``pgm_independent_draws``), else ArviZ's estimate from the chains.
     """
-    idata = (posterior(source, num_samples=num_samples, seed=seed, chains=chains)
-             if isinstance(source, Program) else source)
+    program = isinstance(source, Program)
+    idata = posterior(source, num_samples=num_samples, seed=seed, chains=chains) if program \
+        else source
+    guide = check_guide(source, num_samples, seed) if program and source.guided else None
     names = list(var_names) if var_names is not None else list(idata.posterior.data_vars)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -446,7 +454,7 @@ def summarize(source: Program | az.InferenceData, *, num_samples: int = 1000, se
                            or not idata.posterior.data_vars)
             for v in idata.log_likelihood.data_vars:
                 loo[v] = az.loo(idata, var_name=v, reff=1.0 if independent else None)
-    return Report(idata, table, names, loo)
+    return Report(idata, table, names, loo, guide)
 
 
 def _empty_table() -> Any:

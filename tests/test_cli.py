@@ -160,6 +160,8 @@ def test_fit_then_inspect_a_user_model(capsys, user_files):
     row = next(line.split() for line in out.splitlines() if line.startswith("p "))
     assert abs(float(row[1]) - 72 / 104) < 0.03  # Beta(72, 32): mean 0.692
     assert "loo (flip): elpd" in out
+    # the fitted Beta guide is the exact family: its importance weights are light-tailed
+    assert "guide Pareto k-hat" in out and "good: the guide is close" in out, out
     for name in ("summary.csv", "trace.png", "posterior.png", "ppc.png"):
         assert (d / "inspect" / name).stat().st_size > 0
     # an automatic guide by name, and mini-batches, from the same file
