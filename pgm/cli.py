@@ -20,6 +20,7 @@ import torch
 from pgm import data as pgm_data
 from pgm.core import build, get, names
 from pgm.core.base import evaluating
+from pgm.core.program import PROGRAM_JSON, read_spec
 from pgm.core.registry import settings as model_settings
 from pgm.core.seeding import seeded
 from pgm.errors import PGMError, PGMWarning, check_seed
@@ -394,7 +395,6 @@ def _is_demo(out: Path, name: str) -> bool:
     return ckpt.get("model") == name and ckpt.get("data") == "shapes"
 
 
-PROGRAM_JSON = "program.json"
 
 
 def cmd_fit(args) -> int:
@@ -406,7 +406,7 @@ def cmd_fit(args) -> int:
             "data": str(Path(args.data).resolve()) if args.data else None,
             "set": _settings(args.set), "plate": args.plate}
     if args.resume:
-        spec = _same_spec(spec, _read_spec(out), out)
+        spec = _same_spec(spec, read_spec(out), out)
     settings = {k: v for k, v in vars(args).items()
                 if k in TrainConfig.__dataclass_fields__ and v is not None}
     settings["progress"] = not args.no_progress
@@ -457,29 +457,12 @@ def _same_spec(given: dict, saved: dict, out: Path) -> dict:
     return saved
 
 
-def _read_spec(run: Path) -> dict:
-    file = Path(run) / PROGRAM_JSON
-    if not file.is_file():
-        raise PGMError(f"{run}: no {PROGRAM_JSON}; expected the directory of a `pgm fit` run")
-    try:
-        spec = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise PGMError(f"{file}: not valid JSON ({e})") from e
-    if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
-        raise PGMError(f"{file}: expected an object with the key 'model' (FILE.py:NAME); "
-                       "the file is damaged or not pgm's")
-    return spec
-
-
 def _fitted_program(run: Path, args):
     """The program of a ``pgm fit`` run, with its fitted parameters."""
-    from pgm.core.program import from_spec
-
     if not run.exists():
         raise PGMError(f"{run} does not exist; expected the folder of a `pgm fit` run")
-    program = from_spec(_read_spec(run))
-    checkpoint.restore(program, checkpoint.load(run, *_checkpoint(args)))
-    return program
+    read_spec(run)  # a folder of another kind of run is named as such
+    return checkpoint.load_run(run, *_checkpoint(args))
 
 
 def cmd_inspect(args) -> int:

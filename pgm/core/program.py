@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import inspect
+import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -72,7 +73,7 @@ from pgm.core.supports import (
     dependent_supports,
 )
 from pgm.core.tracing import trace
-from pgm.errors import DataError, ModelError, check_seed
+from pgm.errors import CheckpointError, DataError, ModelError, check_seed
 
 #: automatic guides by the names ``pgm fit --guide`` and ``Program(guide=...)`` take
 AUTOGUIDES: dict[str, type] = {
@@ -446,6 +447,29 @@ class Program(GenerativeModel):
 
 def _empty(**data: Any) -> None:
     """The guide of a model whose latent sites are all enumerated."""
+
+
+#: the file of a ``pgm fit`` run that says which program it fitted
+PROGRAM_JSON = "program.json"
+
+
+def read_spec(run: str | Path) -> dict[str, Any]:
+    """The ``program.json`` of the ``pgm fit`` run in the folder ``run``.
+
+    :raises CheckpointError: no such file, not JSON, or no ``model`` key in it.
+    """
+    file = Path(run) / PROGRAM_JSON
+    if not file.is_file():
+        raise CheckpointError(f"{run}: no {PROGRAM_JSON}; expected the directory of a "
+                              "`pgm fit` run")
+    try:
+        spec = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{file}: not valid JSON ({e})") from e
+    if not isinstance(spec, dict) or not isinstance(spec.get("model"), str):
+        raise CheckpointError(f"{file}: expected an object with the key 'model' (FILE.py:NAME); "
+                              "the file is damaged or not pgm's")
+    return spec
 
 
 def from_spec(spec: Mapping[str, Any]) -> Program:

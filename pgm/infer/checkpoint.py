@@ -174,3 +174,28 @@ def rebuild(ckpt: dict[str, Any]) -> GenerativeModel:
     restore(model, ckpt)
     model.eval()
     return model
+
+
+def load_run(path: str | Path, which: str = BEST, fallback: bool = True) -> GenerativeModel:
+    """The fitted model of a run, ready to use: ``pgm.load``.
+
+    A run of a built-in model (``pgm train``, :func:`pgm.fit` with ``out``) is rebuilt from
+    its checkpoint; a run of a user's program (``pgm fit``) from its ``program.json`` (the
+    model file, guide and data it names, :func:`pgm.core.program.from_spec`), then its
+    fitted parameters are restored. The model is in evaluation mode.
+
+    :param path: a run folder (``which``, by default ``best.pt``, falling back to
+        ``last.pt`` unless ``fallback=False``) or a checkpoint file in one.
+    :raises CheckpointError: no run there, a damaged checkpoint or ``program.json``, or a
+        model class that is not registered.
+    """
+    from pgm.core.program import PROGRAM_JSON, from_spec, read_spec
+
+    ckpt = load(path, which, fallback)
+    run = Path(ckpt["path"]).parent
+    if ckpt["model"] != "program" or not (run / PROGRAM_JSON).is_file():
+        return rebuild(ckpt)  # which explains how to rebuild a program of pgm.fit
+    program = from_spec(read_spec(run))
+    restore(program, ckpt)
+    program.eval()
+    return program

@@ -78,3 +78,37 @@ def test_an_unregistered_subclass_is_not_rebuilt_as_its_parent(tmp_path):
     checkpoint.restore(again, checkpoint.load(tmp_path))  # the user rebuilds it
     for p, q in zip(m.parameters(), again.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_load_run_rebuilds_a_built_in_run_and_a_pgm_fit_program(tmp_path):
+    """``checkpoint.load_run`` (``pgm.load``): one call for either kind of run."""
+    from pgm.cli import main
+
+    x = pgm.data.load("shapes", "train", limit=60).x
+    fitted = pgm.build("mixture", components=2)
+    pgm.fit(fitted, x, x[:20], out=tmp_path / "mix", epochs=1, progress=False, log_every=0)
+    loaded = checkpoint.load_run(tmp_path / "mix")
+    assert loaded.name == "mixture" and not loaded.training
+    torch.testing.assert_close(loaded.log_prob(x[:5]), fitted.log_prob(x[:5]))
+
+    (tmp_path / "coin.py").write_text(
+        "import pyro, pyro.distributions as dist\n"
+        "def model(flips):\n"
+        "    p = pyro.sample('p', dist.Beta(2.0, 2.0))\n"
+        "    with pyro.plate('data', len(flips)):\n"
+        "        pyro.sample('flip', dist.Bernoulli(p), obs=flips)\n")
+    (tmp_path / "flips.csv").write_text("flips\n" + "1\n0\n1\n1\n")
+    run = tmp_path / "coin"
+    assert main(["fit", f"{tmp_path / 'coin.py'}:model", "--data", str(tmp_path / "flips.csv"),
+                 "--epochs", "20", "--out", str(run), "--no-progress"]) == 0
+    program = checkpoint.load_run(run)
+    saved = checkpoint.load(run)["state_dict"]
+    assert program.config["model"] == "model" and program.latent == ["p"] and not program.training
+    for k, v in program.state_dict().items():
+        assert torch.equal(v, saved[k]), k
+    # a folder without a run, and a pgm.fit program without program.json, are named
+    with pytest.raises(CheckpointError, match="no best.pt or last.pt"):
+        checkpoint.load_run(tmp_path)
+    (run / "program.json").unlink()
+    with pytest.raises(CheckpointError, match="holds a user's model"):
+        checkpoint.load_run(run)
