@@ -29,9 +29,8 @@ import torch
 from gan import quality, quality_records
 
 import pgm
-from pgm.infer import linear_probe
 from pgm.infer.adversarial import train
-from pgm.metrics import classifier, energy_distance, sample_quality
+from pgm.metrics import classifier, energy_distance, linear_probe, sample_quality
 from pgm.viz import save_grid
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"

@@ -26,8 +26,9 @@ import records
 import torch
 
 import pgm
-from pgm.adversarial.infogan import CATEGORICAL, code_table, matched_error, save_code_grid
+from pgm.adversarial.infogan import CATEGORICAL, save_code_grid
 from pgm.infer.adversarial import train
+from pgm.metrics.codes import code_table, matched_error
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 

@@ -93,7 +93,7 @@ def main() -> None:
     epoch_s = summary["seconds"]
     print(f"one measured training epoch, fused, through pgm.fit: {epoch_s:.1f} s")
     t0 = time.perf_counter()
-    pgm.infer.nll(fast, test)
+    pgm.metrics.nll(fast, test)
     ips = len(test) / (time.perf_counter() - t0)
     print(f"exact log-likelihood of {len(test)} test images: {ips:.0f} images/s")
     if args.smoke:

@@ -182,7 +182,7 @@ INTRO = {
         "one run and the median of the timed rounds is reported."
     ),
     "vae_probe": (
-        "Representation learning: a multinomial logistic regression (`pgm.infer.linear_probe`) "
+        "Representation learning: a multinomial logistic regression (`pgm.metrics.linear_probe`) "
         "trained on features of the labelled grey MNIST test set binarized with pgm's fixed "
         "seed (`mnist-test`, 8000 train / 1000 test images): the trained VAE's posterior means "
         "against the raw pixels."

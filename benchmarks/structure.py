@@ -42,7 +42,7 @@ def main() -> None:
         tabular = getattr(pgm.build(name, **cfg), "tabular", True)  # bernoulli: a table
         if tabular:  # closed form; pseudo-count by validation NLL
             fits = [pgm.build(name, **cfg).fit_counts(tr, a) for a in PSEUDO]
-            nlls = [pgm.infer.nll(m, va) for m in fits]
+            nlls = [pgm.metrics.nll(m, va) for m in fits]
             best = min(range(len(PSEUDO)), key=nlls.__getitem__)
             model, how = fits[best], {"fit": "counts", "pseudo_count": PSEUDO[best]}
         else:
@@ -50,7 +50,7 @@ def main() -> None:
             s = pgm.fit(model, tr, va, progress=False, epochs=1 if args.smoke else 10)
             how = {"fit": "svi", "epochs": len(s["history"])}
         secs = time.perf_counter() - t0
-        nll = pgm.infer.nll(model, te)
+        nll = pgm.metrics.nll(model, te)
         conf = {**cfg, **({"conditional": "table" if tabular else "logistic"}
                           if name == "ar" else {}), **how}
         print(f"{name:<9} {conf}: test NLL {nll:.2f} nats, {model.num_parameters:,} parameters, "

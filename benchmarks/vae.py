@@ -21,7 +21,8 @@ import records
 import torch
 
 import pgm
-from pgm.infer import bits_per_dim, checkpoint
+from pgm.infer import checkpoint
+from pgm.metrics import bits_per_dim
 from pgm.viz import plot_elbo_terms
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"

@@ -5,7 +5,7 @@
 
 The labelled grey MNIST test set, binarized with pgm's fixed seed (``mnist-test``: 8000
 train / 1000 valid / 1000 test images), is encoded by the VAE's guide; a multinomial
-logistic regression (``pgm.infer.linear_probe``) is trained on the posterior means of the
+logistic regression (``pgm.metrics.linear_probe``) is trained on the posterior means of the
 train part and tested on the test part. The same classifier on the raw pixels is the
 baseline. Writes benchmarks/results/vae_probe.json.
 """
@@ -19,7 +19,7 @@ import records
 import torch
 
 import pgm
-from pgm.infer import linear_probe
+from pgm.metrics import linear_probe
 
 
 def main() -> None:

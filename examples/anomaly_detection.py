@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 import pgm  # noqa: E402
-from pgm.infer import auroc  # noqa: E402
+from pgm.metrics import auroc  # noqa: E402
 
 NEEDS_DATA = True  # binarized MNIST and Fashion-MNIST; the smoke test skips without them
 

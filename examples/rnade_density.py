@@ -35,7 +35,7 @@ def main() -> None:
                       components=args.components)
     pgm.fit(model, train.x, valid.x, out=Path(args.out) / "run",
             epochs=1 if args.smoke else args.epochs, progress=False)
-    nll = pgm.infer.nll(model, test.x)
+    nll = pgm.metrics.nll(model, test.x)
     d = model.dim
     print(f"test: -log p(x) = {nll:.1f} nats per image (density on [0,1]^{d}); "
           f"8-bit data: <= {(nll + d * math.log(256)) / (d * math.log(2)):.3f} bits/dim")

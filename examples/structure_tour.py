@@ -37,7 +37,7 @@ def main() -> None:
     for m in models:
         m.fit_counts(train.x, pseudo_count=0.1)
         label = m.name + (f" k={m.k}" if m.name == "ar" else "")
-        print(f"{label:<24} {m.num_parameters:>12,} {pgm.infer.nll(m, test.x):>16.2f}")
+        print(f"{label:<24} {m.num_parameters:>12,} {pgm.metrics.nll(m, test.x):>16.2f}")
     torch.manual_seed(0)
     print(save_grid(models[-1].sample(36), train.shape, Path(args.out) / "ar8-samples.png"))
 

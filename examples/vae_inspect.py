@@ -54,7 +54,7 @@ def main() -> None:
 
     # binarized MNIST's test split is ordered by digit: take images spread over all of it
     spread = test.x[torch.linspace(0, len(test) - 1, 1000).long().unique()]
-    nll = pgm.infer.nll(model, spread)
+    nll = pgm.metrics.nll(model, spread)
     print(f"test NLL (importance sampled, {model.config['eval_samples']} samples, "
           f"{len(spread)} images): {nll:.2f} nats")
 

@@ -13,10 +13,10 @@ Declare a model, fit it by SVI (or adversarially), inspect what it learned::
 # ``models`` imports every built-in model family, which registers its models: importing it
 # here, at the package top, is what makes ``pgm.build("vae")`` (and ``pgm.core.build``) know
 # them. The registry in pgm.core never imports a family itself.
-from pgm import data, errors, models  # noqa: F401
+from pgm import data, errors, metrics, models  # noqa: F401
 from pgm.core import GenerativeModel, build, names, register
 from pgm.infer import TrainConfig, evaluate, fit, load_model
 
 __version__ = "0.1.0"
 __all__ = ["GenerativeModel", "build", "names", "register", "fit", "TrainConfig", "evaluate",
-           "load_model", "data", "errors"]
+           "load_model", "data", "errors", "metrics"]

@@ -23,3 +23,39 @@ def test_pgm_inspect_is_pgm_posterior(monkeypatch):
         old = _import_fresh("pgm.inspect", monkeypatch)
     assert old is pgm.posterior
     assert old.posterior is pgm.posterior.posterior and old.predict is pgm.posterior.predict
+
+
+@pytest.mark.parametrize("old, name, new", [
+    ("pgm.infer", "nll", "pgm.metrics.likelihood"),
+    ("pgm.infer", "bits_per_dim", "pgm.metrics.likelihood"),
+    ("pgm.infer", "auroc", "pgm.metrics.likelihood"),
+    ("pgm.infer", "linear_probe", "pgm.metrics.likelihood"),
+    ("pgm.infer.evaluate", "nll", "pgm.metrics.likelihood"),
+    ("pgm.infer.evaluate", "bits_per_dim", "pgm.metrics.likelihood"),
+    ("pgm.infer.evaluate", "evaluate", "pgm.metrics.likelihood"),
+    ("pgm.infer.evaluate", "auroc", "pgm.metrics.likelihood"),
+    ("pgm.infer.evaluate", "linear_probe", "pgm.metrics.likelihood"),
+    ("pgm.data.domains", "translation_errors", "pgm.metrics.translation"),
+    ("pgm.adversarial.infogan", "unsupervised_error", "pgm.metrics.codes"),
+    ("pgm.adversarial.infogan", "matched_error", "pgm.metrics.codes"),
+    ("pgm.adversarial.infogan", "code_table", "pgm.metrics.codes"),
+])
+def test_moved_metrics_work_from_their_old_place(old, name, new):
+    import pgm.metrics
+
+    target = getattr(importlib.import_module(new), name)
+    assert getattr(pgm.metrics, name) is target
+    with pytest.warns(DeprecationWarning, match=f"{old}.{name} is deprecated.*{new}.{name}"):
+        assert getattr(importlib.import_module(old), name) is target
+    with pytest.raises(AttributeError):
+        importlib.import_module(old).no_such_name  # noqa: B018
+
+
+def test_pgm_evaluate_does_not_warn(recwarn):
+    import pgm
+    import pgm.infer
+    import pgm.infer.evaluate  # noqa: F401  the deprecated module, once imported,
+
+    assert pgm.infer.evaluate is pgm.evaluate  # does not hide the function
+    assert pgm.evaluate is pgm.metrics.evaluate
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]

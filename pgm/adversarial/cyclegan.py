@@ -44,6 +44,7 @@ from pgm.core import register
 from pgm.core.base import evaluating
 from pgm.data import domains as domains_lib
 from pgm.errors import check_nonnegative_int, check_positive, check_positive_int
+from pgm.metrics import translation as translation_metrics
 
 
 class _Residual(nn.Module):
@@ -237,8 +238,8 @@ class CycleGAN(ImageToImage):
         against ``a``, ``l1_cycle`` of ``F(G(a))`` against ``a``, and ``l1_unchanged``, the
         error of leaving the images as they are (``|a - b|``), the mark to beat."""
         a = self._images(a, "a")
-        errors = domains_lib.translation_errors(self.translate_domains, a, self.shape,
-                                                self.domain_names)
+        errors = translation_metrics.translation_errors(self.translate_domains, a, self.shape,
+                                                        self.domain_names)
         cycle = (self.translate(self.translate(a), "ba") - a).abs().mean().item()
         return {"l1_ab": errors[0, 1][0], "l1_ba": errors[1, 0][0], "l1_cycle": cycle,
                 "l1_unchanged": errors[0, 1][1]}

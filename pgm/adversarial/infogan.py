@@ -50,12 +50,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pgm._deprecated import moved
 from pgm.adversarial.base import AdversarialModel, normal_init
 from pgm.adversarial.dcgan import _Discriminator, _Generator
 from pgm.core import register
 from pgm.core.base import evaluating
 from pgm.errors import check_nonnegative, check_nonnegative_int, check_positive_int
 from pgm.viz import save_grid
+
+# the code-recovery metrics moved to pgm.metrics.codes; they work from here for one release
+__getattr__ = moved(__name__, dict.fromkeys(
+    ["unsupervised_error", "matched_error", "code_table"], "pgm.metrics.codes"))
 
 #: the sample sites of the codes: the categorical one and the continuous ones
 CATEGORICAL, CONTINUOUS = "c_cat", "c_cont"
@@ -318,38 +323,6 @@ def jitter(x: torch.Tensor, shape: tuple[int, ...], slant: float, shift: int = 0
     img = x.reshape(b, *shape)  # (B, C, H, W)
     grid = F.affine_grid(theta, list(img.shape), align_corners=False)  # (B, H, W, 2)
     return F.grid_sample(img, grid, mode="nearest", align_corners=False).flatten(1)
-
-
-def unsupervised_error(model: InfoGAN, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Classification error of the categorical code on labelled images (Chen et al., Sec. 7.1).
-
-    Each image's code is ``argmax Q(c_cat | x)``; code values are matched to labels one to
-    one so as to agree with the most images (the Hungarian algorithm); the error is the
-    fraction of images whose matched label is wrong.
-    """
-    probs, _ = model.infer_codes(x)
-    return matched_error(probs.argmax(1), y)
-
-
-def matched_error(codes: torch.Tensor, labels: torch.Tensor) -> float:
-    """Error of ``codes`` ``(n,)`` as ``labels`` ``(n,)`` under the best one-to-one map."""
-    from scipy.optimize import linear_sum_assignment
-
-    counts = code_table(codes, labels)  # (K, C)
-    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
-    return 1.0 - float(counts[rows, cols].sum()) / len(codes)
-
-
-def code_table(codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """How many images of each label ``(n,)`` got each code value ``(n,)``: ``(K, C)``
-    counts, one row per code value (the confusion matrix before any matching)."""
-    codes, labels = codes.long().cpu(), labels.long().cpu()
-    if codes.shape != labels.shape or codes.ndim != 1 or not len(codes):
-        raise ValueError(f"codes, labels: expected two (n,) tensors, n > 0; got "
-                         f"{tuple(codes.shape)} and {tuple(labels.shape)}")
-    counts = torch.zeros(int(codes.max()) + 1, int(labels.max()) + 1, dtype=torch.long)
-    counts.index_put_((codes, labels), torch.ones_like(codes), accumulate=True)
-    return counts
 
 
 def save_code_grid(model: InfoGAN, path: str | Path, code: int = 0, steps: int = 9,

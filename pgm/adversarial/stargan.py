@@ -42,6 +42,7 @@ from pgm.core import register
 from pgm.core.base import evaluating
 from pgm.data import domains as domains_lib
 from pgm.errors import check_nonnegative_int, check_positive, check_positive_int
+from pgm.metrics import translation as translation_metrics
 
 
 @register("stargan")
@@ -185,8 +186,8 @@ class StarGAN(ImageToImage):
         (``l1_<j>_to_<k>``), their mean (``l1_mean``), and the marks to beat: the error of
         leaving the images unchanged, for each pair of domains (``l1_unchanged_<j>_<k>``,
         the same both ways) and on average (``l1_unchanged_mean``)."""
-        errors = domains_lib.translation_errors(self.translate_domains, self.read_images(x, "x"),
-                                                self.shape, self.domain_names)
+        errors = translation_metrics.translation_errors(
+            self.translate_domains, self.read_images(x, "x"), self.shape, self.domain_names)
         names = self.domain_names
         out = {f"l1_{names[j]}_to_{names[k]}": e for (j, k), (e, _) in errors.items()}
         out |= {f"l1_unchanged_{names[j]}_{names[k]}": u for (j, k), (_, u) in errors.items()

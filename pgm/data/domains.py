@@ -5,7 +5,8 @@ no pairs between them. To score one, the true map must be known, so pgm makes do
 from domain A by a fixed transform ``T`` and keeps the two halves of the data apart:
 ``A`` is one half of the images, ``B = T(other half)``. No image of ``A`` has its own
 ``T``-image in ``B``, yet on held-out images ``T(a)`` is the answer a translation of
-``a`` should give.
+``a`` should give; :func:`pgm.metrics.translation.translation_errors` scores a translator
+against it.
 
 ===========  ==========================================================================
 transform    ``T``
@@ -24,8 +25,12 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TRANSFORMS", "bold", "inverted", "labelled", "plain", "translation_errors",
-           "unpaired"]
+from pgm._deprecated import moved
+
+__all__ = ["TRANSFORMS", "bold", "inverted", "labelled", "plain", "unpaired"]
+
+# translation_errors moved to pgm.metrics.translation; it works from here for one release
+__getattr__ = moved(__name__, {"translation_errors": "pgm.metrics.translation"})
 
 
 def plain(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
@@ -85,22 +90,3 @@ def labelled(x: torch.Tensor, shape: tuple[int, int, int], names: Sequence[str],
     parts = [t(x[order[k * size:(k + 1) * size]], shape) for k, t in enumerate(ts)]
     labels = torch.arange(len(names)).repeat_interleave(size)
     return torch.cat(parts), labels
-
-
-@torch.no_grad()
-def translation_errors(translate: Callable[[torch.Tensor, int, int], torch.Tensor],
-                       x: torch.Tensor, shape: tuple[int, int, int], names: Sequence[str]
-                       ) -> dict[tuple[int, int], tuple[float, float]]:
-    """How well a translator maps between the domains ``names`` on held-out images ``x``
-    ``(n, D)``, whose versions in every domain are known: for each pair ``j != k``, the
-    mean absolute pixel error of ``translate(T_j(x), j, k)`` against ``T_k(x)``, and that
-    of leaving the images unchanged (``|T_j(x) - T_k(x)|``), the mark to beat. Returns
-    ``{(j, k): (error, unchanged)}``."""
-    versions = [transform(name)(x, shape) for name in names]
-    out = {}
-    for j, src in enumerate(versions):
-        for k, dst in enumerate(versions):
-            if j != k:
-                out[j, k] = ((translate(src, j, k) - dst).abs().mean().item(),
-                             (src - dst).abs().mean().item())
-    return out

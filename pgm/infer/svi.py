@@ -26,7 +26,6 @@ from pgm.core.base import direct_parameters
 from pgm.errors import ModelError
 from pgm.infer import checkpoint
 from pgm.infer.diagnose import diagnose
-from pgm.infer.evaluate import nll
 from pgm.infer.loop import (
     RESUMABLE,
     Diverged,
@@ -41,6 +40,7 @@ from pgm.infer.loop import (
     fit,
     gradient_step,
 )
+from pgm.metrics.likelihood import nll
 
 __all__ = ["SVI", "fit", "step", "TrainConfig", "RESUMABLE", "Diverged", "DivergenceWarning",
            "Interrupted", "adam"]

@@ -60,7 +60,7 @@ def test_fit_a_two_dimensional_mixture():
     # batches of 500 at lr 2e-2: 200 steps, a gap of 0.011 nats to the true density
     # (batches of 100 at 1e-2: 1000 steps, 4 times as long, 0.014)
     pgm.fit(m, x[:2500], epochs=40, lr=2e-2, batch_size=500, progress=False)
-    nll = pgm.infer.nll(m, x[2500:])
+    nll = pgm.metrics.nll(m, x[2500:])
     # the true density: equal mixture of isotropic Gaussians, sd 0.4
     true = -torch.logsumexp(torch.distributions.Normal(centres, 0.4).log_prob(
         x[2500:, None]).sum(-1) - math.log(3), 1).mean().item()

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import pgm
-from pgm.infer import auroc, bits_per_dim, evaluate
+from pgm.metrics import auroc, bits_per_dim, evaluate
 
 
 def test_auroc_extremes_and_ties():
@@ -29,7 +29,7 @@ def test_evaluate_reports_nats_and_bits():
 
 
 def test_linear_probe_separates_what_is_linear_and_not_noise():
-    from pgm.infer import linear_probe
+    from pgm.metrics import linear_probe
 
     g = torch.Generator().manual_seed(0)
     centres = torch.randn(3, 5, generator=g) * 4

@@ -79,7 +79,7 @@ def test_early_stopping_and_best_checkpoint(tmp_path):
     assert len(s["history"]) < 30
     best = min(h["valid_nll"] for h in s["history"])
     assert s["best_valid"] == best
-    assert abs(pgm.infer.nll(m, v) - best) < 1e-4  # the model ends at its best weights
+    assert abs(pgm.metrics.nll(m, v) - best) < 1e-4  # the model ends at its best weights
     # no temporary files; the lock is gone with the run
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
     # resuming a run that stopped early trains no further

@@ -67,5 +67,5 @@ def test_fit_recovers_a_planted_mixture():
     x = truth.sample(3000)
     m = pgm.build("mixture", shape=(1, 2, 5), components=2)
     pgm.fit(m, x[:2500], epochs=15, progress=False)
-    gap = pgm.infer.nll(m, x[2500:]) - pgm.infer.nll(truth, x[2500:])
+    gap = pgm.metrics.nll(m, x[2500:]) - pgm.metrics.nll(truth, x[2500:])
     assert gap < 0.05

@@ -62,7 +62,7 @@ def test_svi_reaches_the_closed_form_estimate(name, kw):
     closed = pgm.build(name, shape=(6,), **kw).fit_counts(x, pseudo_count=1.0)
     svi = pgm.build(name, shape=(6,), **kw)
     pgm.fit(svi, x, epochs=25, lr=0.05, lr_decay=0.9, batch_size=100, progress=False)
-    gap = pgm.infer.nll(svi, x) - pgm.infer.nll(closed, x)
+    gap = pgm.metrics.nll(svi, x) - pgm.metrics.nll(closed, x)
     assert abs(gap) < 0.01  # nats per example: SVI reaches the count estimate
     with torch.no_grad():  # and the same conditional probabilities where data is plentiful
         p_svi = torch.sigmoid(svi.logits(x)) if name != "joint" else svi.log_prob(x).exp()
