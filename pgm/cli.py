@@ -263,12 +263,10 @@ def _eval_scores(args, model, ckpt) -> int:
     return 0
 
 
-def _eval_implicit(args, model, ckpt) -> int:
+def _eval_samples(args, model, ckpt) -> int:
     """``pgm eval`` of a model without likelihood: sample-quality metrics (pgm.metrics)."""
     from pgm.metrics import LABELLED, classifier, sample_quality
 
-    if model.reads_images:
-        return _eval_scores(args, model, ckpt)
     if args.data not in LABELLED:
         raise PGMError(f"{model.name} is an implicit model: it has no likelihood, and pgm "
                        f"has no classifier to judge samples of {args.data!r}")
@@ -311,11 +309,8 @@ def _run_data(args, ckpt: dict) -> None:
                            f"({args.data!r}); name one of {pgm_data.names()}")
 
 
-def cmd_eval(args) -> int:
-    model, ckpt = checkpoint.load_model(args.dir, *_checkpoint(args))
-    _run_data(args, ckpt)
-    if model.kind == "implicit":
-        return _eval_implicit(args, model, ckpt)
+def _eval_likelihood(args, model, ckpt) -> int:
+    """``pgm eval`` of a model with a likelihood: NLL in nats and bits/dim."""
     ds = _load_split(args, args.split, model.binary)
     t0 = time.perf_counter()
     result = evaluate(model, ds.x, seed=args.seed)
@@ -328,6 +323,18 @@ def cmd_eval(args) -> int:
         print(f"{model.name} on {args.data}/{args.split} ({result['n']} images): "
               f"NLL {result['nll_nats']:.2f} nats, {result['bits_per_dim']:.4f} bits/dim")
     return 0
+
+
+#: how ``pgm eval`` judges a model, by the name its class gives (``model.evaluation``)
+EVALUATIONS = {"likelihood": _eval_likelihood, "samples": _eval_samples,
+               "scores": _eval_scores}
+
+
+def cmd_eval(args) -> int:
+    """Evaluate a run on a split the way its model asks (``evaluation``)."""
+    model, ckpt = checkpoint.load_model(args.dir, *_checkpoint(args))
+    _run_data(args, ckpt)
+    return EVALUATIONS[model.evaluation](args, model, ckpt)
 
 
 def _output_file(text: str, suffix: str) -> Path:

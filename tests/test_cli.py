@@ -94,14 +94,14 @@ def test_every_model_goes_through_train_eval_sample(capsys, tmp_path, name, clas
                          "--classifier-cache", str(classifier_cache))
     assert code == 0, err
     r = json.loads(out)
-    if getattr(get(name), "reads_images", False):  # its outputs checked against the split
+    if get(name).evaluation == "scores":  # its outputs checked against the split
         errors = [v for k, v in r.items() if k.startswith("l1_")]
         assert r["n"] == 200 and len(errors) >= 4 and all(0 <= e <= 1 for e in errors), r
         # its samples are made from the run's own data set (test split)
         code, out, err = run(capsys, "sample", d, "-n", "4", "--out", str(tmp_path / "s.png"))
         assert code == 0 and (tmp_path / "s.png").is_file(), err
         return
-    if get(name).kind == "implicit":  # no likelihood: sample-quality metrics instead
+    if get(name).evaluation == "samples":  # no likelihood: sample-quality metrics instead
         assert "nll_nats" not in r and r["frechet_distance"] >= 0 and r["n"] == 200
         assert abs(sum(r["class_coverage"]) - 1) < 1e-9 and "not the Inception FID" in r["note"]
     elif name in GREY:  # a density: an NLL below 0 is possible

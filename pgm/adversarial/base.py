@@ -70,13 +70,12 @@ class AdversarialModel(GenerativeModel):
     kind = "implicit"
     #: trained by the two-player game (:class:`pgm.infer.adversarial.Adversarial`)
     trainer = "adversarial"
+    #: no likelihood: judged by its samples
+    evaluation = "samples"
     #: whether the generator takes a condition (a caption, a label) beside its noise
     conditional = False
     #: what a conditional model's condition is, for messages
     condition_name = "the conditions"
-    #: the generator's input includes real images (:class:`ImageToImage`), so it cannot
-    #: sample without them, and :meth:`scores` checks its outputs against them
-    reads_images = False
     #: a generator without noise whose input is its condition, an image (CycleGAN); its
     #: ``latent`` is 0
     translator = False
@@ -292,7 +291,7 @@ class AdversarialModel(GenerativeModel):
         return None
 
     def read_images(self, x: Any, name: str, what: str = "images") -> torch.Tensor:
-        """``x`` checked as the real images ``(n, D)`` a :attr:`reads_images` model needs
+        """``x`` checked as the real images ``(n, D)`` an :class:`ImageToImage` model needs
         (``what`` they are, for the message), or a ``ValueError`` naming ``name``."""
         if x is None:
             raise ValueError(f"{name}: {type(self).__name__} reads real images; expected "
@@ -325,7 +324,7 @@ class ImageToImage(AdversarialModel):
     :meth:`scores`, their outputs checked against the real images they came from.
     """
 
-    reads_images = True
+    evaluation = "scores"  # its outputs checked against the known answers
 
     def preview(self, n: int, data: Callable[[], tuple[torch.Tensor, Any]] | None = None
                 ) -> torch.Tensor:

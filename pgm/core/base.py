@@ -84,6 +84,10 @@ class GenerativeModel(nn.Module):
     #: how the model is trained: the name of its regime in :data:`pgm.infer.loop.REGIMES`
     #: (``"svi"``: gradient steps on the negative ELBO)
     trainer: ClassVar[str] = "svi"
+    #: how ``pgm eval`` judges it on held-out data: ``"likelihood"`` (NLL, bits/dim),
+    #: ``"samples"`` (sample quality, :mod:`pgm.metrics`) or ``"scores"`` (its outputs
+    #: for real inputs against the known answers, ``model.scores``)
+    evaluation: ClassVar[str] = "likelihood"
     #: whether the model needs pixels in {0, 1}
     binary: ClassVar[bool] = True
     #: training defaults that suit this model (override from the command line)

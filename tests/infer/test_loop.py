@@ -102,3 +102,12 @@ def test_gan_settings_are_refused_for_svi_and_valid_for_a_gan():
         pgm.fit(_build("mixture", ds), ds.x, condition=ds.x)
     with pytest.raises(ValueError, match="valid: gan has no likelihood"):
         pgm.fit(_build("gan", ds), ds.x, ds.x)
+
+
+def test_every_model_names_a_regime_and_an_evaluation_the_cli_knows():
+    from pgm.cli import EVALUATIONS
+
+    for name in names():
+        cls = get(name)
+        assert regime_of(cls).name == cls.trainer, name
+        assert cls.evaluation in EVALUATIONS, name
