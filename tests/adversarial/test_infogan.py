@@ -7,17 +7,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 import pgm
-from pgm.adversarial.infogan import (
-    CATEGORICAL,
-    CONTINUOUS,
-    jitter,
-    matched_error,
-    save_code_grid,
-    unsupervised_error,
-)
+from pgm.adversarial.infogan import CATEGORICAL, CONTINUOUS, jitter, save_code_grid
 from pgm.cli import main
 from pgm.infer import checkpoint
 from pgm.infer.adversarial import train
+from pgm.metrics.codes import matched_error, unsupervised_error
 
 SMALL = dict(latent=8, width=8, q_hidden=32)
 

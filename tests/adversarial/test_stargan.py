@@ -9,6 +9,7 @@ import pgm
 from pgm.adversarial import StarGAN
 from pgm.data import domains
 from pgm.infer.adversarial import train
+from pgm.metrics.translation import translation_errors
 
 SHAPE = (1, 28, 28)
 
@@ -32,11 +33,11 @@ def test_labelled_domains_are_disjoint_transformed_parts():
 def test_translation_errors_against_the_known_versions():
     x = torch.rand(6, 784)
     names = ["plain", "inverted"]
-    truth = domains.translation_errors(lambda s, j, k: domains.TRANSFORMS[names[k]](x, SHAPE),
+    truth = translation_errors(lambda s, j, k: domains.TRANSFORMS[names[k]](x, SHAPE),
                                        x, SHAPE, names)
     assert truth == {(0, 1): (0.0, pytest.approx((2 * x - 1).abs().mean().item())),
                      (1, 0): (0.0, pytest.approx((2 * x - 1).abs().mean().item()))}
-    unchanged = domains.translation_errors(lambda s, j, k: s, x, SHAPE, names)
+    unchanged = translation_errors(lambda s, j, k: s, x, SHAPE, names)
     assert all(e == u for e, u in unchanged.values())
 
 

@@ -87,7 +87,7 @@ def test_load_run_rebuilds_a_built_in_run_and_a_pgm_fit_program(tmp_path):
     x = pgm.data.load("shapes", "train", limit=60).x
     fitted = pgm.build("mixture", components=2)
     pgm.fit(fitted, x, x[:20], out=tmp_path / "mix", epochs=1, progress=False, log_every=0)
-    loaded = checkpoint.load_run(tmp_path / "mix")
+    loaded = pgm.load(tmp_path / "mix")  # checkpoint.load_run
     assert loaded.name == "mixture" and not loaded.training
     torch.testing.assert_close(loaded.log_prob(x[:5]), fitted.log_prob(x[:5]))
 
