@@ -59,3 +59,15 @@ def test_pgm_evaluate_does_not_warn(recwarn):
     assert pgm.infer.evaluate is pgm.evaluate  # does not hide the function
     assert pgm.evaluate is pgm.metrics.evaluate
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_the_model_method_register_is_register_parameters_and_warns():
+    import pyro
+
+    import pgm
+
+    model = pgm.build("bernoulli", shape=(1, 2, 2))
+    pyro.clear_param_store()
+    with pytest.warns(DeprecationWarning, match="register_parameters"):
+        model.register()
+    assert set(pyro.get_param_store().keys())  # the parameters went to the param store

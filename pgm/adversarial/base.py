@@ -116,11 +116,11 @@ class AdversarialModel(GenerativeModel):
             return dist.Uniform(zero - 1.0, zero + 1.0).to_event(1)
         return dist.Normal(zero, 1.0).to_event(1)
 
-    def draw_noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` draws ``(n, L)`` of ``p(z)`` with ``generator``, leaving the global state alone."""
+    def draw_noise(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """``n`` draws ``(n, L)`` of ``p(z)`` with ``rng``, leaving the global state alone."""
         if self.noise == "uniform":
-            return 2 * torch.rand(n, self.latent, generator=generator) - 1
-        return torch.randn(n, self.latent, generator=generator)
+            return 2 * torch.rand(n, self.latent, generator=rng) - 1
+        return torch.randn(n, self.latent, generator=rng)
 
     def model(self, x: torch.Tensor | None = None, num_data: int | None = None,
               n: int | None = None) -> torch.Tensor:
@@ -132,7 +132,7 @@ class AdversarialModel(GenerativeModel):
         if x is None and n is None:
             raise ValueError("n: expected the number of images when x is not given")
         b = x.shape[0] if x is not None else check_positive_int(n, "n")
-        self.register()
+        self.register_parameters()
         with pyro.plate("data", b):
             z = pyro.sample("z", self.prior())  # (B, L)
             return self.images(self.generator_output(z))  # (B, D)
@@ -182,9 +182,9 @@ class AdversarialModel(GenerativeModel):
             latents["condition"] = condition
         return trace.nodes["x"]["value"], latents
 
-    def generator_input(self, n: int, generator: torch.Generator, condition: Any = None,
+    def generator_input(self, n: int, rng: torch.Generator, condition: Any = None,
                         real: torch.Tensor | None = None) -> Any:
-        """``n`` inputs of :attr:`generator` drawn from the prior with ``generator``.
+        """``n`` inputs of :attr:`generator` drawn from the prior with ``rng``.
 
         The loop's fixed monitoring batch: it leaves the global random state alone. The
         loop also passes the first ``n`` training images, ``real``, and for a
@@ -192,7 +192,7 @@ class AdversarialModel(GenerativeModel):
         them (CycleGAN translates the conditions, StarGAN the images, Puzzle-GAN cuts
         pieces from them); unused here.
         """
-        return self.draw_noise(n, generator)
+        return self.draw_noise(n, rng)
 
     @classmethod
     def data_settings(cls, data: Any, config: dict[str, Any]) -> dict[str, Any]:
@@ -343,8 +343,8 @@ class ImageToImage(AdversarialModel):
         if len(x) < n:
             raise ValueError(f"n: expected at most {len(x)} (the images there are to read), "
                              f"got {n}")
-        generator = torch.Generator().manual_seed(int(torch.randint(2**31, ())))
-        return self.render(self.generator_input(n, generator, condition=condition, real=x))
+        rng = torch.Generator().manual_seed(int(torch.randint(2**31, ())))
+        return self.render(self.generator_input(n, rng, condition=condition, real=x))
 
     def scores(self, x: torch.Tensor) -> dict[str, float]:
         """Held-out measures of the outputs for the real images ``x`` ``(n, D)`` against

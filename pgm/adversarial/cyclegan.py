@@ -180,7 +180,7 @@ class CycleGAN(ImageToImage):
         ``condition`` sets the number of images (``x`` and ``n`` are not needed).
         """
         a = self._images(condition, "condition")
-        self.register()
+        self.register_parameters()
         with pyro.plate("data", a.shape[0]):
             return self.images(self.generator_output(a))  # (B, D)
 
@@ -188,11 +188,11 @@ class CycleGAN(ImageToImage):
         """``G(a)``: images ``(B, D)`` of domain A translated to B."""
         return self.generator["ab"](a)
 
-    def generator_input(self, n: int, generator: torch.Generator,
+    def generator_input(self, n: int, rng: torch.Generator,
                         condition: torch.Tensor | None = None,
                         real: torch.Tensor | None = None) -> torch.Tensor:
         """The loop's monitoring batch: the first ``n`` images of A it trains on
-        (``condition``); ``generator`` and ``real`` are unused (there is no noise)."""
+        (``condition``); ``rng`` and ``real`` are unused (there is no noise)."""
         return self._images(condition, "condition")[:n]
 
     def _images(self, x: Any, name: str) -> torch.Tensor:

@@ -170,7 +170,7 @@ class InfoGAN(AdversarialModel):
         if x is None and n is None:
             raise ValueError("n: expected the number of images when x is not given")
         b = x.shape[0] if x is not None else check_positive_int(n, "n")
-        self.register()
+        self.register_parameters()
         device = self._device()
         with pyro.plate("data", b):
             z = pyro.sample("z", self.prior())  # (B, L)
@@ -183,13 +183,13 @@ class InfoGAN(AdversarialModel):
                 c_cont = z.new_zeros(b, 0)
             return self.images(self.generator(self._input(z, c_cat, c_cont)))  # (B, D)
 
-    def generator_input(self, n: int, generator: torch.Generator, condition=None,
+    def generator_input(self, n: int, rng: torch.Generator, condition=None,
                         real=None) -> torch.Tensor:
         """``n`` generator inputs ``[z, onehot(c_cat), c_cont]`` ``(n, L + K + k)`` from the
-        prior, drawn with ``generator`` (the loop's fixed monitoring batch)."""
-        z = self.draw_noise(n, generator)
-        c_cat = torch.randint(self.categories, (n,), generator=generator)
-        c_cont = 2 * torch.rand(n, self.continuous, generator=generator) - 1
+        prior, drawn with ``rng`` (the loop's fixed monitoring batch)."""
+        z = self.draw_noise(n, rng)
+        c_cat = torch.randint(self.categories, (n,), generator=rng)
+        c_cont = 2 * torch.rand(n, self.continuous, generator=rng) - 1
         return self._input(z, c_cat, c_cont)
 
     # -- Q as the guide over the codes ----------------------------------------------------
@@ -210,7 +210,7 @@ class InfoGAN(AdversarialModel):
         from the discriminator's body applied to the images ``x`` ``(B, D)``."""
         if x is None:
             raise ValueError("x: the guide infers the codes of images; expected a batch")
-        self.register()
+        self.register_parameters()
         self._code_sites(self.discriminator.q(self.discriminator.body(x)))
 
     def log_q(self, q: torch.Tensor, codes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -148,12 +148,12 @@ class PuzzleGAN(ImageToImage):
         normal_init(self)
 
     # -- pieces ------------------------------------------------------------------------------
-    def pieces(self, x: torch.Tensor, generator: torch.Generator | None = None
+    def pieces(self, x: torch.Tensor, rng: torch.Generator | None = None
                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Key patches of images ``x`` ``(B, D)``, ``(B, K, C, s, s)``, and their mask
-        ``(B, H*W)`` (:func:`key_patches`; ``generator``: their random source)."""
+        ``(B, H*W)`` (:func:`key_patches`; ``rng``: their random source)."""
         x = self.check(x, "x")
-        return key_patches(x, self.shape, self.k, self.patch, generator)
+        return key_patches(x, self.shape, self.k, self.patch, rng)
 
     def _split(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The generator's output ``(B, (C+1)*HW)`` as the image ``(B, D)`` and the mask
@@ -169,7 +169,7 @@ class PuzzleGAN(ImageToImage):
             raise ValueError(f"patches: Puzzle-GAN draws images from their pieces; expected "
                              f"patches (n, {self.k}, {self.shape[0]}, {self.patch}, "
                              f"{self.patch}), got None")
-        self.register()
+        self.register_parameters()
         with pyro.plate("data", patches.shape[0]):
             z = pyro.sample("z", self.prior())  # (B, L)
             image, mask = self._split(self.generator(patches, z))
@@ -187,12 +187,12 @@ class PuzzleGAN(ImageToImage):
                                            "mask": trace.nodes["mask"]["value"],
                                            "true_mask": true_mask}
 
-    def generator_input(self, n: int, generator: torch.Generator, condition=None,
+    def generator_input(self, n: int, rng: torch.Generator, condition=None,
                         real: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The loop's monitoring batch: key patches of the first ``n`` training images
-        (``real``) and noise, both drawn with ``generator``."""
-        patches, _ = self.pieces(real[:n], generator)
-        return patches, self.draw_noise(len(patches), generator)
+        (``real``) and noise, both drawn with ``rng``."""
+        patches, _ = self.pieces(real[:n], rng)
+        return patches, self.draw_noise(len(patches), rng)
 
     def render(self, inputs: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         patches, z = inputs

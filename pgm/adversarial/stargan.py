@@ -117,7 +117,7 @@ class StarGAN(ImageToImage):
         the domains ``condition`` ``(B,)``; returns ``(B, D)``."""
         src = self.read_images(source, "source")
         target = self._labels(condition, "condition", len(src))
-        self.register()
+        self.register_parameters()
         with pyro.plate("data", src.shape[0]):
             return self.images(self.generator(src, self._onehot(target)))  # (B, D)
 
@@ -133,12 +133,12 @@ class StarGAN(ImageToImage):
         return self.model(condition=target, source=src), {"condition": source,
                                                           "target": target}
 
-    def generator_input(self, n: int, generator: torch.Generator,
+    def generator_input(self, n: int, rng: torch.Generator,
                         condition: torch.Tensor | None = None,
                         real: torch.Tensor | None = None
                         ) -> tuple[torch.Tensor, torch.Tensor]:
         """The loop's monitoring batch: the first ``n`` training images (``real``) and
-        target domains taking turns, ``((n, D), (n,))``; ``generator`` is unused."""
+        target domains taking turns, ``((n, D), (n,))``; ``rng`` is unused."""
         x = self.read_images(real, "real")[:n]
         return x, torch.arange(len(x)) % len(self.domain_names)
 

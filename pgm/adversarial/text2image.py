@@ -156,17 +156,17 @@ class TextToImageGAN(AdversarialModel):
         set the number of images (``x`` and ``n`` are not needed).
         """
         t = self._as_tokens(condition)
-        self.register()
+        self.register_parameters()
         with pyro.plate("data", t.shape[0]):
             z = pyro.sample("z", self.prior())  # (B, L)
             h = self.discriminator.encoder(t)  # (B, T)
             return self.images(self.generator(torch.cat([z, h], 1)))  # (B, D)
 
-    def generator_input(self, n: int, generator: torch.Generator, condition=None, real=None):
+    def generator_input(self, n: int, rng: torch.Generator, condition=None, real=None):
         """``(z (n, L), word indices (n, S))``: noise, and a training caption of each class
         in turn (so a sample grid shows every class; the loop's ``condition`` and ``real`` are
         unused)."""
-        z = self.draw_noise(n, generator)
+        z = self.draw_noise(n, rng)
         first = [texts[0] for texts in captions_lib.by_class(self.caption_set, "train")]
         return z, self.tokens([first[i % len(first)] for i in range(n)])
 

@@ -84,7 +84,7 @@ class RNADE(Autoregressive):
         return mix.to_event(1)  # batch (B,), event (D,)
 
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
+        self.register_parameters()
         with self.data_plate(x, num_data):
             pyro.sample("x", self._dist(x), obs=x)
 

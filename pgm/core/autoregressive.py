@@ -39,7 +39,7 @@ class Autoregressive(GenerativeModel):
         raise NotImplementedError
 
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
+        self.register_parameters()
         with self.data_plate(x, num_data):
             pyro.sample("x", ProductBernoulli(self.logits(x)), obs=x)  # (B,)
 

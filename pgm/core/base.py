@@ -42,7 +42,8 @@ _DIRECT_PARAMETERS = contextvars.ContextVar("pgm_direct_parameters", default=Fal
 
 @contextlib.contextmanager
 def direct_parameters():
-    """Within this context models skip ``pyro.module`` registration (see :meth:`register`)."""
+    """Within this context models skip ``pyro.module`` registration
+    (:meth:`GenerativeModel.register_parameters`)."""
     token = _DIRECT_PARAMETERS.set(True)
     try:
         yield
@@ -128,6 +129,13 @@ class GenerativeModel(nn.Module):
         return pyro.plate("data", num_data, subsample=torch.arange(n))
 
     def register(self) -> None:
+        """Deprecated name of :meth:`register_parameters` (it clashed with
+        :func:`pgm.core.register`, the model registry); removed in the next release."""
+        warnings.warn("GenerativeModel.register() is renamed register_parameters(); the old "
+                      "name goes in the next release", DeprecationWarning, stacklevel=2)
+        self.register_parameters()
+
+    def register_parameters(self) -> None:
         """Register this module's trainable parameters with Pyro (``pyro.module``).
 
         This lets ``pyro.infer.SVI`` find them through the param store. pgm's trainer

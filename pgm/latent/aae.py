@@ -150,7 +150,7 @@ class AdversarialAutoencoder(AdversarialModel):
         if x is None and n is None:
             raise ValueError("n: expected the number of images when x is not given")
         b = x.shape[0] if x is not None else check_positive_int(n, "n")
-        self.register()
+        self.register_parameters()
         with pyro.plate("data", b) if x is None else self.data_plate(x, num_data):
             z = pyro.sample("z", self.prior())  # (B, L)
             return pyro.sample("x", ProductBernoulli(self.decode(z)), obs=x)  # (B, D)
@@ -160,7 +160,7 @@ class AdversarialAutoencoder(AdversarialModel):
         """``z ~ q(z | x)``, the encoder (a point mass unless ``posterior="gaussian"``)."""
         if x is None:
             raise ValueError("x: the guide encodes images; expected a tensor (B, D), got None")
-        self.register()
+        self.register_parameters()
         with self.data_plate(x, num_data):
             pyro.sample("z", self.posterior(x))
 
@@ -173,11 +173,11 @@ class AdversarialAutoencoder(AdversarialModel):
         z = self.prior().sample((check_positive_int(n, "n"),))  # (n, L)
         return z, {"z": z}
 
-    def generator_input(self, n: int, generator: torch.Generator, condition=None,
+    def generator_input(self, n: int, rng: torch.Generator, condition=None,
                         real=None) -> torch.Tensor:
-        """``n`` prior draws ``(n, L)`` seeded from ``generator``; the global random state
+        """``n`` prior draws ``(n, L)`` seeded from ``rng``; the global random state
         is left as it was."""
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        seed = int(torch.randint(2**31 - 1, (1,), generator=rng))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             return self.prior().sample((n,))
@@ -195,9 +195,10 @@ class AdversarialAutoencoder(AdversarialModel):
         if not latents or "z" not in latents:
             raise ValueError("latents: expected the prior draws under 'z' "
                              "(from AdversarialAutoencoder.generate)")
+        prior_draws = latents["z"]  # (B, L): what the discriminator should accept
         with torch.no_grad():  # the encoder is not this player
-            codes = self.posterior(real).sample()  # (B, L)
-        return super().d_loss(latents["z"], codes)
+            codes = self.posterior(real).sample()  # (B, L): what it should reject
+        return self.d_game(self.discriminate(prior_draws), self.discriminate(codes))
 
     def g_loss(self, fake: torch.Tensor, latents: dict[str, torch.Tensor] | None = None,
                real: torch.Tensor | None = None) -> torch.Tensor:

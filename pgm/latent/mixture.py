@@ -42,7 +42,7 @@ class BernoulliMixture(GenerativeModel):
         return TraceEnum_ELBO(max_plate_nesting=1)
 
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
+        self.register_parameters()
         with self.data_plate(x, num_data):
             z = pyro.sample(
                 "z", dist.Categorical(logits=self.mix_logits), infer={"enumerate": "parallel"}

@@ -184,7 +184,7 @@ class VAE(GenerativeModel):
         return contextlib.nullcontext()
 
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
+        self.register_parameters()
         with self.data_plate(x, num_data):
             with self.prior_fitting():
                 if self.layers == 1:
@@ -195,7 +195,7 @@ class VAE(GenerativeModel):
             pyro.sample("x", ProductBernoulli(self.decoder(z)), obs=x)
 
     def guide(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
+        self.register_parameters()
         with self.data_plate(x, num_data), self.prior_fitting():
             loc, scale = self.encode(x)
             z = pyro.sample("z", dist.Normal(loc, scale).to_event(1))

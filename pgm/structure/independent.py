@@ -32,7 +32,7 @@ class IndependentBernoulli(GenerativeModel):
         self.logits = nn.Parameter(torch.zeros(self.dim))  # (D,)
 
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
+        self.register_parameters()
         with pyro.plate("pixels", self.dim):  # dim -1
             with self.data_plate(x, num_data):  # dim -2
                 pyro.sample("x", dist.Bernoulli(logits=self.logits), obs=x)  # (B, D)

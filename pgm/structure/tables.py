@@ -56,7 +56,7 @@ class JointTable(GenerativeModel):
         return (x.long() * self.powers).sum(-1)
 
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
+        self.register_parameters()
         with self.data_plate(x, num_data):
             pyro.sample("state", dist.Categorical(logits=self.logits), obs=self.index(x))
 
@@ -192,7 +192,7 @@ class MarkovChain(AutoregressiveTable):
                        "seed": seed}
 
     def model(self, x: torch.Tensor, num_data: int | None = None) -> None:
-        self.register()
+        self.register_parameters()
         t = self.table  # t[0]: logit of x_0; t[1 + 2(i-1) + x_{i-1}]: logit of x_i
         with self.data_plate(x, num_data):
             prev = None
