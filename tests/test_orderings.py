@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pgm import orderings
+from pgm.autoregressive import orderings
 
 
 def test_named_orderings():

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pgm.autoregressive.base import Autoregressive
 from pgm.core import register
-from pgm.core.autoregressive import Autoregressive
 from pgm.errors import check_positive_int
 
 

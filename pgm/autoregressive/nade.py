@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from pgm.autoregressive import _nade_kernels as kernels
+from pgm.autoregressive.base import Autoregressive
 from pgm.core import register
-from pgm.core.autoregressive import Autoregressive
 from pgm.errors import DataError, check_positive_int
 
 ACTIVATIONS = {"sigmoid": 0, "relu": 1}

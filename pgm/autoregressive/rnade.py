@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pgm.autoregressive.base import Autoregressive
 from pgm.core import register
-from pgm.core.autoregressive import Autoregressive
 from pgm.errors import DataError, check_positive_int
 
 

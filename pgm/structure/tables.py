@@ -21,8 +21,8 @@ import pyro.distributions as dist
 import torch
 from torch import nn
 
+from pgm.autoregressive.base import Autoregressive
 from pgm.core import GenerativeModel, register
-from pgm.core.autoregressive import Autoregressive
 from pgm.errors import check_nonnegative, check_positive_int
 from pgm.structure import counting
 
