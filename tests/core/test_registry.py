@@ -104,4 +104,7 @@ def test_builtin_models_are_known_after_importing_pgm_or_its_core():
     for code in ("import pgm; print(pgm.build('vae').name, len(pgm.names()))",
                  "from pgm.core import build, names; print(build('vae').name, len(names()))"):
         name, count = _run(code).split()
-        assert name == "vae" and int(count) == len(names())
+        # the built-in models: those of pgm's own modules (a test may have registered more
+        # in this process, e.g. the custom-VAE example's conv-vae)
+        builtin = [n for n in names() if get(n).__module__.startswith("pgm.")]
+        assert name == "vae" and int(count) == len(builtin)
