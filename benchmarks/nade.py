@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import records  # noqa: E402
 
 import pgm  # noqa: E402
+from pgm.infer import checkpoint  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 
@@ -42,6 +43,9 @@ def main() -> None:
     ap.add_argument("--out", default="runs/bench-autoregressive")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="a few hundred images, one epoch")
+    ap.add_argument("--record-only", action="store_true",
+                    help="train nothing: evaluate and record the run in --out as it stands "
+                         "(best.pt; its history from last.pt), e.g. after it was interrupted")
     args = ap.parse_args()
     limit = 500 if args.smoke else None
     split = {s: pgm.data.load("binarized-mnist", s, args.data_dir, limit=limit)
@@ -60,9 +64,14 @@ def main() -> None:
     if args.smoke:
         settings["epochs"] = 1
     tag = f"{args.model}-{'-'.join(str(v) for v in cfg.values())}"
-    summary = pgm.fit(model, split["train"].x, split["valid"].x, out=Path(args.out) / tag,
-                      resume=args.resume, data_name="binarized-mnist", progress=False,
-                      checkpoint_every=500, **settings)
+    if args.record_only:
+        last = checkpoint.load(Path(args.out) / tag, checkpoint.LAST)
+        model = pgm.load(Path(args.out) / tag)  # best.pt
+        summary = {"config": last["train_config"], **last["state"]}
+    else:
+        summary = pgm.fit(model, split["train"].x, split["valid"].x, out=Path(args.out) / tag,
+                          resume=args.resume, data_name="binarized-mnist", progress=False,
+                          checkpoint_every=500, **settings)
     t0 = time.perf_counter()
     r = pgm.evaluate(model, split["test"].x)
     eval_s = time.perf_counter() - t0
