@@ -1,17 +1,24 @@
 import os
 from pathlib import Path
 
-import pyro
-import pytest
-import torch
+#: under pytest-xdist (the README's command runs two workers) each worker takes one core:
+#: one thread for torch, OpenMP, MKL and numba, in the worker and in the processes that its
+#: tests start (set before torch is imported). Two threads in each of two workers on two
+#: cores left OpenMP's waiting threads spinning, and tests ran up to ten times slower.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER:
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = "1"
+
+import pyro  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if "PGM_DATA_DIR" not in os.environ and SHARED.is_dir():
     os.environ["PGM_DATA_DIR"] = str(SHARED)
 
-#: under pytest-xdist (the README's command runs two workers) each worker takes one core;
-#: a single process takes up to two threads
-WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+# a single process (pytest -n 0) takes up to two threads
 torch.set_num_threads(1 if WORKER else min(2, torch.get_num_threads()))
 
 
