@@ -265,7 +265,7 @@ class Adversarial(Regime):
 
     def _failed(self, state: State, message: str) -> Collapsed:
         where = f"; checkpoint in {self.out}" if self.out is not None else ""
-        return Collapsed(f"training failed at epoch {state.epoch} step "
+        return Collapsed(f"training failed at epoch {state.epoch} generator step "
                          f"{state.extra.get('g_step', 0)}: {message}{where}")
 
     def epoch_figures(self, state: State) -> dict[str, float]:
